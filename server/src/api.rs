@@ -1,0 +1,125 @@
+//! The server functions: the only doors from the UI into the backend.
+//!
+//! Each is a thin, explicitly-pathed wrapper over a [`crate::Backend`]
+//! method. Built with the `server` feature they run in-process (desktop)
+//! or behind the web server's routes; built without it (the wasm UI) they
+//! are HTTP calls to the same paths on the page's own origin. Every
+//! function returns JSON or a framed JSON stream, the two forms that work
+//! both ways.
+//!
+//! Errors cross as [`ServerFnError::ServerError`] whose `details` hold a
+//! [`KestrelError`]; [`to_kestrel_error`] turns any failure back into one.
+
+use dioxus::fullstack::{JsonEncoding, Streaming};
+use dioxus::prelude::*;
+use kestrel_shared::{
+    ChatEvent, Conversation, ConversationId, ConversationView, ErrorKind, KestrelError, KeyStatus, SendMessage,
+    Settings, Theme, TurnId,
+};
+
+/// Every conversation, most recently active first.
+#[get("/api/v1/conversations")]
+pub async fn list_conversations() -> Result<Vec<Conversation>, ServerFnError> {
+    server::backend()?.list_conversations().await.map_err(server::to_server_error)
+}
+
+/// A conversation with the messages of its active branch.
+#[post("/api/v1/conversations/load")]
+pub async fn load_conversation(id: ConversationId) -> Result<ConversationView, ServerFnError> {
+    server::backend()?.load_conversation(id).await.map_err(server::to_server_error)
+}
+
+/// A new, empty conversation.
+#[post("/api/v1/conversations/new")]
+pub async fn create_conversation() -> Result<Conversation, ServerFnError> {
+    server::backend()?.create_conversation().await.map_err(server::to_server_error)
+}
+
+/// Sets the system prompt of a conversation.
+#[post("/api/v1/conversations/system-prompt")]
+pub async fn set_system_prompt(id: ConversationId, system_prompt: String) -> Result<Conversation, ServerFnError> {
+    server::backend()?.set_system_prompt(id, system_prompt).await.map_err(server::to_server_error)
+}
+
+/// Sends a user message and streams the turn's events.
+#[post("/api/v1/chat")]
+pub async fn send_message(request: SendMessage) -> Result<Streaming<ChatEvent, JsonEncoding>, ServerFnError> {
+    let events = server::backend()?.send_message(request).await.map_err(server::to_server_error)?;
+    Ok(Streaming::new(events))
+}
+
+/// Stops a running turn; the partial reply is kept. Returns whether the
+/// turn was still running.
+#[post("/api/v1/chat/cancel")]
+pub async fn cancel_turn(turn_id: TurnId) -> Result<bool, ServerFnError> {
+    Ok(server::backend()?.cancel_turn(turn_id))
+}
+
+#[get("/api/v1/settings")]
+pub async fn get_settings() -> Result<Settings, ServerFnError> {
+    server::backend()?.settings().await.map_err(server::to_server_error)
+}
+
+#[post("/api/v1/settings/theme")]
+pub async fn set_theme(theme: Theme) -> Result<Settings, ServerFnError> {
+    server::backend()?.set_theme(theme).await.map_err(server::to_server_error)
+}
+
+/// Whether a key is configured, where from, and its last four characters.
+#[get("/api/v1/settings/key")]
+pub async fn key_status() -> Result<KeyStatus, ServerFnError> {
+    Ok(server::backend()?.key_status())
+}
+
+/// Sets the API key for this session (blank removes it). The answer holds
+/// only the new status, never the key.
+#[post("/api/v1/settings/key")]
+pub async fn set_api_key(key: String) -> Result<KeyStatus, ServerFnError> {
+    Ok(server::backend()?.set_session_key(&key))
+}
+
+/// Turns any server-function failure into the error the UI shows.
+pub fn to_kestrel_error(error: ServerFnError) -> KestrelError {
+    match error {
+        ServerFnError::ServerError { details: Some(details), message, .. } => {
+            serde_json::from_value(details).unwrap_or_else(|_| KestrelError::new(ErrorKind::Internal, message))
+        }
+        ServerFnError::ServerError { message, .. } => KestrelError::new(ErrorKind::Internal, message),
+        ServerFnError::Request(error) => KestrelError::new(ErrorKind::Disconnected, error.to_string()),
+        ServerFnError::StreamError(message) => KestrelError::new(ErrorKind::Disconnected, message),
+        other => KestrelError::new(ErrorKind::Internal, other.to_string()),
+    }
+}
+
+#[cfg(feature = "server")]
+mod server {
+    use std::sync::Arc;
+
+    use dioxus::prelude::ServerFnError;
+    use kestrel_shared::{ErrorKind, KestrelError};
+
+    use crate::backend::Backend;
+
+    pub fn backend() -> Result<Arc<Backend>, ServerFnError> {
+        Backend::global().map_err(to_server_error)
+    }
+
+    /// The HTTP status that matches an error kind.
+    fn status(kind: ErrorKind) -> u16 {
+        match kind {
+            ErrorKind::BadInput => 400,
+            ErrorKind::NoApiKey | ErrorKind::InvalidApiKey => 401,
+            ErrorKind::RateLimited => 429,
+            ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Overloaded | ErrorKind::ProviderError => 502,
+            _ => 500,
+        }
+    }
+
+    pub fn to_server_error(error: KestrelError) -> ServerFnError {
+        ServerFnError::ServerError {
+            message: error.to_string(),
+            code: status(error.kind),
+            details: serde_json::to_value(&error).ok(),
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! An incremental Server-Sent Events decoder (the WHATWG `text/event-stream`
+//! format), fed raw bytes exactly as the network delivers them.
+//!
+//! It owns framing only: line ends (LF, CR, CRLF, including a CR at the end
+//! of one chunk and its LF at the start of the next), `field: value` parsing,
+//! multi-line `data` joined with `\n`, comment lines and dispatch on blank
+//! lines. It knows nothing about Anthropic; [`crate::anthropic`] gives the
+//! events meaning.
+//!
+//! Bytes are buffered until a whole line has arrived, and line ends are
+//! ASCII, so a UTF-8 sequence split across chunks is always decoded whole.
+
+/// One dispatched event.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SseEvent {
+    /// The `event:` field; empty when the event had none (the spec's
+    /// "message").
+    pub event: String,
+    /// The `data:` lines, joined with `\n`.
+    pub data: String,
+}
+
+/// Decodes a byte stream into [`SseEvent`]s.
+#[derive(Debug, Default)]
+pub struct SseDecoder {
+    /// Bytes of the current, unfinished line.
+    line: Vec<u8>,
+    /// The previous chunk ended in CR, so a leading LF belongs to it.
+    after_cr: bool,
+    event: String,
+    data: String,
+    /// Whether any `data` field arrived for the event being built.
+    has_data: bool,
+}
+
+impl SseDecoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds the next chunk and pushes every event it completes onto `out`.
+    pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<SseEvent>) {
+        if self.after_cr {
+            self.after_cr = false;
+            if let [b'\n', rest @ ..] = chunk {
+                chunk = rest;
+            }
+        }
+        while let Some(end) = memchr::memchr2(b'\n', b'\r', chunk) {
+            let line_bytes = &chunk[..end];
+            let terminator = chunk[end];
+            let mut next = end + 1;
+            if terminator == b'\r' {
+                match chunk.get(next) {
+                    Some(b'\n') => next += 1,
+                    Some(_) => {}
+                    None => self.after_cr = true,
+                }
+            }
+            if self.line.is_empty() {
+                self.process_line(line_bytes, out);
+            } else {
+                self.line.extend_from_slice(line_bytes);
+                let line = std::mem::take(&mut self.line);
+                self.process_line(&line, out);
+                // Reuse the allocation for the next partial line.
+                self.line = line;
+                self.line.clear();
+            }
+            chunk = &chunk[next..];
+        }
+        self.line.extend_from_slice(chunk);
+    }
+
+    /// Ends the stream: a final event that was not followed by a blank line
+    /// is still dispatched, as long as its last line was complete or
+    /// non-empty.
+    pub fn finish(&mut self) -> Option<SseEvent> {
+        let mut out = Vec::new();
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            self.process_line(&line, &mut out);
+        }
+        self.dispatch(&mut out);
+        out.pop()
+    }
+
+    fn process_line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
+        if line.is_empty() {
+            self.dispatch(out);
+            return;
+        }
+        if line[0] == b':' {
+            return; // comment
+        }
+        let (name, value) = match memchr::memchr(b':', line) {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &[][..]),
+        };
+        match name {
+            b"event" => {
+                self.event.clear();
+                self.event.push_str(&String::from_utf8_lossy(value));
+            }
+            b"data" => {
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(&String::from_utf8_lossy(value));
+                self.has_data = true;
+            }
+            // `id` and `retry` matter to reconnecting EventSource clients;
+            // a model reply is never resumed, so they are ignored.
+            _ => {}
+        }
+    }
+
+    fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
+        if !self.has_data && self.event.is_empty() {
+            return;
+        }
+        out.push(SseEvent {
+            event: std::mem::take(&mut self.event),
+            data: std::mem::take(&mut self.data),
+        });
+        self.has_data = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use proptest::prelude::*;
+
+    fn ev(event: &str, data: &str) -> SseEvent {
+        SseEvent { event: event.into(), data: data.into() }
+    }
+
+    fn decode_in_chunks(input: &[u8], cuts: &[usize]) -> Vec<SseEvent> {
+        let mut decoder = SseDecoder::new();
+        let mut out = Vec::new();
+        let mut start = 0;
+        for &cut in cuts {
+            decoder.feed(&input[start..cut], &mut out);
+            start = cut;
+        }
+        decoder.feed(&input[start..], &mut out);
+        out.extend(decoder.finish());
+        out
+    }
+
+    const STREAM: &str = "event: message_start\ndata: {\"type\":\"message_start\"}\n\n\
+        : a comment\r\n\
+        event: content_block_delta\r\ndata: {\"text\":\"h\u{e9}llo \u{1F980} \u{65E5}\"}\r\n\r\n\
+        event: ping\rdata: {\"type\": \"ping\"}\r\r\
+        data: line one\ndata: line two\n\n\
+        event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+    fn expected() -> Vec<SseEvent> {
+        vec![
+            ev("message_start", "{\"type\":\"message_start\"}"),
+            ev("content_block_delta", "{\"text\":\"h\u{e9}llo \u{1F980} \u{65E5}\"}"),
+            ev("ping", "{\"type\": \"ping\"}"),
+            ev("", "line one\nline two"),
+            ev("message_stop", "{\"type\":\"message_stop\"}"),
+        ]
+    }
+
+    #[test]
+    fn whole_stream_in_one_chunk() {
+        assert_eq!(decode_in_chunks(STREAM.as_bytes(), &[]), expected());
+    }
+
+    #[test]
+    fn every_single_split_point_gives_the_same_events() {
+        let bytes = STREAM.as_bytes();
+        for cut in 0..=bytes.len() {
+            assert_eq!(decode_in_chunks(bytes, &[cut]), expected(), "split at byte {cut}");
+        }
+    }
+
+    #[test]
+    fn one_byte_at_a_time() {
+        let bytes = STREAM.as_bytes();
+        let cuts: Vec<usize> = (1..bytes.len()).collect();
+        assert_eq!(decode_in_chunks(bytes, &cuts), expected());
+    }
+
+    #[test]
+    fn split_inside_a_multibyte_character() {
+        let input = "data: \u{1F980}\n\n".as_bytes();
+        // The crab is four bytes starting at offset 6.
+        for cut in 7..10 {
+            assert_eq!(decode_in_chunks(input, &[cut]), vec![ev("", "\u{1F980}")]);
+        }
+    }
+
+    #[test]
+    fn cr_and_lf_in_different_chunks_make_one_line_end() {
+        let input = b"data: a\r\n\r\ndata: b\r\n\r\n";
+        assert_eq!(decode_in_chunks(input, &[8, 10]), vec![ev("", "a"), ev("", "b")]);
+    }
+
+    #[test]
+    fn final_event_without_blank_line_is_dispatched_by_finish() {
+        assert_eq!(
+            decode_in_chunks(b"event: message_stop\ndata: {}", &[]),
+            vec![ev("message_stop", "{}")]
+        );
+        assert_eq!(decode_in_chunks(b"data: x\n", &[]), vec![ev("", "x")]);
+    }
+
+    #[test]
+    fn field_forms() {
+        let input = b"data\n\ndata:no-space\n\ndata:  two-spaces\n\nevent: e\n\nunknown: x\nid: 7\nretry: 10\n\n";
+        assert_eq!(
+            decode_in_chunks(input, &[]),
+            vec![ev("", ""), ev("", "no-space"), ev("", " two-spaces"), ev("e", "")]
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal() {
+        assert_eq!(decode_in_chunks(b"data: \xff\n\n", &[]), vec![ev("", "\u{FFFD}")]);
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_chunking_never_changes_the_events(cuts in proptest::collection::vec(0..STREAM.len(), 0..12)) {
+            let mut cuts = cuts;
+            cuts.sort_unstable();
+            prop_assert_eq!(decode_in_chunks(STREAM.as_bytes(), &cuts), expected());
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(input in proptest::collection::vec(any::<u8>(), 0..512), cut in 0usize..512) {
+            let cut = cut.min(input.len());
+            let _ = decode_in_chunks(&input, &[cut]);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The conversation store: one SQLite file (WAL) holding conversations, the
+//! message tree and settings.
+//!
+//! [`Store`] is the async face the rest of the backend uses: every call runs
+//! on a blocking thread against one connection behind a mutex (one writer),
+//! so the async runtime never waits on disk. The SQL lives in [`schema`]
+//! (migrations) and [`queries`] (plain functions over a `Connection`, which
+//! tests call directly).
+
+pub mod queries;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use kestrel_shared::{ErrorKind, KestrelError};
+use rusqlite::Connection;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed (disk full, I/O error, constraint). Shown to the user;
+    /// whatever they typed stays in the composer.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database could not be brought to this version's schema.
+    #[error("database schema: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// A stored JSON column did not parse (hand-edited or corrupt data).
+    #[error("stored {what} is not valid: {source}")]
+    Decode {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The id names nothing in this database.
+    #[error("{what} {id} does not exist")]
+    NotFound { what: &'static str, id: String },
+    /// The blocking task running the operation panicked or was cancelled.
+    #[error("store task failed: {0}")]
+    Task(String),
+}
+
+impl StoreError {
+    pub fn to_kestrel(&self) -> KestrelError {
+        match self {
+            Self::NotFound { .. } => KestrelError::new(ErrorKind::BadInput, self.to_string()),
+            _ => KestrelError::new(ErrorKind::Storage, self.to_string()),
+        }
+    }
+}
+
+/// The shared handle to the database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+    path: Arc<PathBuf>,
+}
+
+impl Store {
+    /// Wraps an open, migrated connection (see [`schema::open`]).
+    pub fn from_connection(conn: Connection, path: &Path) -> Self {
+        Self { conn: Arc::new(Mutex::new(conn)), path: Arc::new(path.to_owned()) }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` with the connection on a blocking thread.
+    pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}

@@ -1,0 +1,71 @@
+//! User settings the UI reads and writes, and what the UI may know about the
+//! API key: whether one is configured, where it comes from, and its last four
+//! characters. The key itself never leaves the backend.
+
+use serde::{Deserialize, Serialize};
+
+/// The colour theme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    Light,
+    Dark,
+    /// Follow the operating system.
+    #[default]
+    System,
+}
+
+impl Theme {
+    pub const ALL: [Theme; 3] = [Theme::System, Theme::Light, Theme::Dark];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Light => "Light",
+            Self::Dark => "Dark",
+            Self::System => "System",
+        }
+    }
+
+    /// The value of the `data-theme` attribute the stylesheet keys on.
+    pub fn as_attr(self) -> &'static str {
+        match self {
+            Self::Light => "light",
+            Self::Dark => "dark",
+            Self::System => "system",
+        }
+    }
+}
+
+/// Settings stored with the user's data.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Settings {
+    pub theme: Theme,
+}
+
+/// Where the active API key comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum KeySource {
+    /// The `ANTHROPIC_API_KEY` environment variable.
+    Environment,
+    /// Entered in the app; kept in the backend's memory until it exits.
+    Session,
+}
+
+/// What the UI may know about the API key.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct KeyStatus {
+    /// Where the active key comes from; `None` when no key is configured.
+    pub source: Option<KeySource>,
+    /// The key's last four characters, to tell keys apart.
+    pub last_four: Option<String>,
+    /// The provider endpoint requests go to.
+    pub base_url: String,
+}
+
+impl KeyStatus {
+    pub fn is_configured(&self) -> bool {
+        self.source.is_some()
+    }
+}
