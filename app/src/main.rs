@@ -1,1 +1,22 @@
-fn main() {}
+//! The `kestrel` binary.
+//!
+//! - `kestrel`: the desktop app, with the backend in this process (no
+//!   backend port). Without a display it serves the web UI instead.
+//! - `kestrel serve [--port N] [--data-dir DIR]`: the web UI and its
+//!   backend on 127.0.0.1.
+//!
+//! Built for wasm32 (the `web` feature), the same `main` starts the
+//! browser client, which talks to `kestrel serve` on its own origin.
+
+#[cfg(feature = "server")]
+mod cli;
+
+#[cfg(feature = "server")]
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
+
+#[cfg(not(feature = "server"))]
+fn main() {
+    dioxus::launch(kestrel_app::App);
+}

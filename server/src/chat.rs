@@ -448,7 +448,7 @@ async fn finish(backend: &Backend, mut reply: Reply, outcome: Outcome, tx: &mpsc
         }
         Outcome::Failed(error) => {
             tracing::warn!(kind = ?error.kind, request_id = ?error.request_id, "reply failed");
-            ChatEvent::Error { error }
+            ChatEvent::Error { error, message }
         }
     };
     let _ = tx.send(terminal).await;

@@ -88,8 +88,9 @@ pub enum ChatEvent {
     AgentState { state: AgentState },
     /// Cumulative usage of the turn so far.
     Usage { usage: Usage },
-    /// The turn failed. The partial reply, if any, is kept and was saved.
-    Error { error: KestrelError },
+    /// The turn failed. `message` is the partial reply as saved, if the
+    /// model had produced anything.
+    Error { error: KestrelError, message: Option<Message> },
     /// The turn finished; `message` is the reply as saved.
     Done { message: Message, stop_reason: Option<StopReason> },
     /// The user stopped the turn; `message` is the partial reply as saved.
@@ -130,8 +131,11 @@ mod tests {
                 json!({"type": "usage", "usage": {"input_tokens": 3, "output_tokens": 5, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}),
             ),
             (
-                ChatEvent::Error { error: KestrelError::new(ErrorKind::RateLimited, "slow down").with_retry_after(7) },
-                json!({"type": "error", "error": {"kind": "rate_limited", "message": "slow down", "retry_after_secs": 7}}),
+                ChatEvent::Error {
+                    error: KestrelError::new(ErrorKind::RateLimited, "slow down").with_retry_after(7),
+                    message: None,
+                },
+                json!({"type": "error", "error": {"kind": "rate_limited", "message": "slow down", "retry_after_secs": 7}, "message": null}),
             ),
             (ChatEvent::Cancelled { message: None }, json!({"type": "cancelled", "message": null})),
         ];

@@ -1,0 +1,18 @@
+//! The UI's components. The root [`App`] lays out the [`Sidebar`], the
+//! [`ChatPane`] and, when open, the [`SettingsDialog`].
+
+mod app;
+mod chat;
+mod composer;
+mod error_banner;
+mod messages;
+mod settings;
+mod sidebar;
+
+pub use app::App;
+pub use chat::ChatPane;
+pub use composer::Composer;
+pub use error_banner::ErrorBanner;
+pub use messages::{MessageList, MessageView, StreamingMessage};
+pub use settings::SettingsDialog;
+pub use sidebar::Sidebar;

@@ -1,0 +1,38 @@
+//! The root component: provides [`ChatState`], applies the theme, loads the
+//! first screen's data, and handles app-wide keys (Esc stops a reply).
+
+use dioxus::prelude::*;
+
+use super::{ChatPane, SettingsDialog, Sidebar};
+use crate::state::{self, ChatState};
+
+#[component]
+pub fn App() -> Element {
+    let state = use_context_provider(ChatState::new);
+    // Effects run only where the UI is live (not during server rendering),
+    // so the first client render matches the server's HTML.
+    use_effect(move || {
+        spawn(state::load_initial(state));
+    });
+    let theme = state.settings.read().theme;
+    rsx! {
+        document::Title { "Kestrel" }
+        document::Style { {crate::STYLE} }
+        div {
+            class: "app",
+            "data-theme": theme.as_attr(),
+            tabindex: "-1",
+            onkeydown: move |evt: KeyboardEvent| {
+                if evt.key() == Key::Escape && state.turn.peek().is_some() {
+                    evt.prevent_default();
+                    state::stop(state);
+                }
+            },
+            Sidebar {}
+            ChatPane {}
+            if (state.show_settings)() {
+                SettingsDialog {}
+            }
+        }
+    }
+}

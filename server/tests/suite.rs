@@ -1,0 +1,5 @@
+//! One behaviour per file.
+
+mod client;
+mod common;
+mod turns;
