@@ -16,3 +16,6 @@ pub use error_banner::ErrorBanner;
 pub use messages::{MessageList, MessageView, StreamingMessage};
 pub use settings::SettingsDialog;
 pub use sidebar::Sidebar;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,168 @@
+//! Components rendered to HTML (server-side rendering, no browser), with
+//! the state they read set up front.
+
+use dioxus::prelude::*;
+use kestrel_shared::{
+    AgentState, ContentBlock, KeySource, KeyStatus, Message, MessageStatus, Role,
+    Timestamp,
+};
+use pretty_assertions::assert_eq;
+
+use super::{Composer, MessageList, StreamingMessage};
+use crate::state::{ChatState, LiveTurn};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Show {
+    Transcript,
+    Composer,
+}
+
+#[derive(Props, Clone, PartialEq)]
+struct HarnessProps {
+    show: Show,
+    #[props(default)]
+    messages: Vec<Message>,
+    #[props(default)]
+    draft: String,
+    #[props(default)]
+    live: Option<(AgentState, String)>,
+    #[props(default)]
+    key_status: Option<KeyStatus>,
+}
+
+#[allow(non_snake_case)]
+fn Harness(props: HarnessProps) -> Element {
+    let init = props.clone();
+    use_context_provider(move || {
+        let mut state = ChatState::new();
+        state.messages.set(init.messages);
+        state.draft.set(init.draft);
+        state.key_status.set(init.key_status);
+        if let Some((agent_state, text)) = init.live {
+            state.turn.set(Some(LiveTurn { turn_id: None, conversation_id: None, state: agent_state }));
+            state.live_text.set(text);
+        }
+        state
+    });
+    match props.show {
+        Show::Transcript => rsx! { MessageList {} StreamingMessage {} },
+        Show::Composer => rsx! { Composer {} },
+    }
+}
+
+fn render(props: HarnessProps) -> String {
+    let mut dom = VirtualDom::new_with_props(Harness, props);
+    dom.rebuild_in_place();
+    dioxus_ssr::render(&dom)
+}
+
+fn message(n: u64, role: Role, content: Vec<ContentBlock>, status: MessageStatus) -> Message {
+    Message {
+        id: id(n),
+        conversation_id: id(0),
+        parent_id: None,
+        role,
+        content,
+        status,
+        model: None,
+        usage: None,
+        created_at: Timestamp(0),
+    }
+}
+
+fn id<T: std::str::FromStr<Err = kestrel_shared::IdParseError>>(n: u64) -> T {
+    format!("00000000-0000-0000-0000-{n:012}").parse().unwrap()
+}
+
+#[test]
+fn empty_transcript_invites_a_first_message() {
+    let html = render(HarnessProps { show: Show::Transcript, messages: vec![], draft: String::new(), live: None, key_status: None });
+    assert_eq!(
+        html,
+        "<div class=\"empty-state\"><h1>What can I help with?</h1><p>Ask anything. Replies stream in as they are written.</p></div>"
+    );
+}
+
+#[test]
+fn transcript_renders_each_message_escaped_with_its_status() {
+    let html = render(HarnessProps {
+        show: Show::Transcript,
+        messages: vec![
+            message(1, Role::User, vec![ContentBlock::text("Is <b>this</b> bold?")], MessageStatus::Complete),
+            message(2, Role::Assistant, vec![ContentBlock::text("No & it")], MessageStatus::Cancelled),
+        ],
+        draft: String::new(),
+        live: None,
+        key_status: None,
+    });
+    assert_eq!(
+        html,
+        concat!(
+            "<article class=\"message user\" data-message-id=\"00000000-0000-0000-0000-000000000001\" data-status=\"\">",
+            "<div class=\"bubble\"><div class=\"text\">Is &#60;b&#62;this&#60;/b&#62; bold?</div></div></article>",
+            "<article class=\"message assistant\" data-message-id=\"00000000-0000-0000-0000-000000000002\" data-status=\"Stopped\">",
+            "<div class=\"bubble\"><div class=\"text\">No &#38; it</div></div><span class=\"badge\">Stopped</span></article>",
+        )
+    );
+}
+
+#[test]
+fn the_streaming_reply_renders_after_the_finished_messages() {
+    let html = render(HarnessProps {
+        show: Show::Transcript,
+        messages: vec![message(1, Role::User, vec![ContentBlock::text("hi")], MessageStatus::Complete)],
+        draft: String::new(),
+        live: Some((AgentState::Streaming, "Hel".into())),
+        key_status: None,
+    });
+    assert!(
+        html.ends_with(concat!(
+            "<article class=\"message assistant streaming\" aria-busy=\"true\">",
+            "<div class=\"bubble\"><div class=\"text cursor\">Hel</div></div></article>"
+        )),
+        "{html}"
+    );
+    let thinking = render(HarnessProps {
+        show: Show::Transcript,
+        messages: vec![],
+        draft: String::new(),
+        live: Some((AgentState::Thinking, String::new())),
+        key_status: None,
+    });
+    assert!(thinking.contains("<div class=\"pending cursor\">Thinking</div>"), "{thinking}");
+}
+
+#[test]
+fn composer_with_an_empty_draft_cannot_send() {
+    let html = render(HarnessProps { show: Show::Composer, messages: vec![], draft: "   ".into(), live: None, key_status: None });
+    assert!(html.contains("<button class=\"primary send\" disabled=true>Send</button>"), "{html}");
+    assert!(html.contains("<span class=\"token-count\" aria-live=\"off\">≈ 1 tokens</span>"), "{html}");
+}
+
+#[test]
+fn composer_counts_tokens_and_enables_send() {
+    let html = render(HarnessProps {
+        show: Show::Composer,
+        messages: vec![],
+        draft: "Hello, world!".into(),
+        live: None,
+        key_status: Some(KeyStatus { source: Some(KeySource::Session), last_four: Some("abcd".into()), base_url: "u".into() }),
+    });
+    assert!(html.contains("≈ 6 tokens"), "{html}");
+    assert!(html.contains("<button class=\"primary send\">Send</button>"), "{html}");
+    assert!(html.contains("placeholder=\"Message Kestrel…\""), "{html}");
+}
+
+#[test]
+fn composer_shows_stop_while_a_reply_streams_and_asks_for_a_key_without_one() {
+    let html = render(HarnessProps {
+        show: Show::Composer,
+        messages: vec![],
+        draft: String::new(),
+        live: Some((AgentState::Streaming, "x".into())),
+        key_status: Some(KeyStatus::default()),
+    });
+    assert!(html.contains("<button class=\"stop\" title=\"Stop (Esc)\">Stop</button>"), "{html}");
+    assert!(!html.contains("class=\"primary send\""), "{html}");
+    assert!(html.contains("placeholder=\"Add an API key in Settings to start…\""), "{html}");
+}
