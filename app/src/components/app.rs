@@ -16,8 +16,7 @@ pub fn App() -> Element {
     });
     let theme = state.settings.read().theme;
     rsx! {
-        document::Title { "Kestrel" }
-        document::Style { {crate::STYLE} }
+        Head {}
         div {
             class: "app",
             "data-theme": theme.as_attr(),
@@ -34,5 +33,15 @@ pub fn App() -> Element {
                 SettingsDialog {}
             }
         }
+    }
+}
+
+/// The document head. Its own component with no props, so it renders once
+/// and never asks the document to replace the stylesheet.
+#[component]
+fn Head() -> Element {
+    rsx! {
+        document::Title { "Kestrel" }
+        document::Style { {crate::STYLE} }
     }
 }

@@ -1,0 +1,203 @@
+//! Desktop smoke test: the real desktop window (WebKitGTK under Xvfb), the
+//! backend in-process, the mock Anthropic server on loopback. Types a
+//! message, presses Send, watches the reply arrive in pieces, checks the
+//! final text on screen and in SQLite, and keeps a screenshot in
+//! `target/test-artifacts/desktop-smoke.png`.
+//!
+//! Run: `cargo test -p kestrel-app --features desktop --test desktop_smoke`.
+//! Without a display it re-runs itself under `xvfb-run`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use dioxus::prelude::*;
+use kestrel_mock_anthropic::{MockConfig, MockServer, Pacing, Reply};
+use kestrel_server::Backend;
+use kestrel_server::config::Config;
+use kestrel_server::secrets::{ApiKey, KeyStore};
+
+const PROMPT: &str = "Hello from the desktop smoke test";
+const REPLY: &str = "The desktop window shows this reply, streamed one word at a time from the mock server.";
+const DEADLINE: Duration = Duration::from_secs(120);
+
+static BACKEND: OnceLock<std::sync::Arc<Backend>> = OnceLock::new();
+
+fn artifacts_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("test-artifacts")
+}
+
+fn main() -> ExitCode {
+    if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
+        return rerun_under_xvfb();
+    }
+
+    // The mock server gets its own runtime on its own thread.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let server = MockServer::start(MockConfig::default()).await.unwrap();
+            let pacing = Pacing { first_token_delay: Duration::from_millis(200), tokens_per_second: Some(25.0) };
+            server.push_reply(Reply::text(REPLY).with_pacing(pacing));
+            tx.send(server.base_url()).unwrap();
+            std::future::pending::<()>().await;
+            drop(server);
+        });
+    });
+    let base_url = rx.recv().unwrap();
+
+    let data_dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: data_dir.path().to_owned(),
+        base_url,
+        default_model: "claude-sonnet-4-5".into(),
+        max_tokens: 1024,
+    };
+    let backend = Backend::open(config, KeyStore::new(ApiKey::new("test-key"))).unwrap();
+    Backend::install(backend.clone());
+    BACKEND.set(backend).ok();
+
+    std::thread::spawn(|| {
+        std::thread::sleep(DEADLINE);
+        eprintln!("desktop smoke: FAILED, no result within {DEADLINE:?}");
+        std::process::exit(2);
+    });
+
+    use dioxus::desktop::{Config as WindowConfig, LogicalSize, WindowBuilder};
+    let window = WindowBuilder::new().with_title("Kestrel").with_inner_size(LogicalSize::new(1100.0, 760.0));
+    dioxus::LaunchBuilder::desktop()
+        .with_cfg(WindowConfig::new().with_window(window).with_menu(None))
+        .launch(SmokeRoot);
+    eprintln!("desktop smoke: FAILED, the window closed before the driver finished");
+    ExitCode::FAILURE
+}
+
+fn rerun_under_xvfb() -> ExitCode {
+    let exe = std::env::current_exe().unwrap();
+    eprintln!("desktop smoke: no DISPLAY, re-running under xvfb-run");
+    match Command::new("xvfb-run").args(["-a", "-s", "-screen 0 1280x800x24"]).arg(exe).status() {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!("desktop smoke: FAILED under Xvfb ({status})");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("desktop smoke: FAILED, cannot run xvfb-run ({error}); install the xvfb package");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The app, plus a task that drives it like a person would.
+#[allow(non_snake_case)]
+fn SmokeRoot() -> Element {
+    use_hook(|| {
+        spawn(async {
+            let code = match drive().await {
+                Ok(report) => {
+                    println!("desktop smoke: ok ({report})");
+                    0
+                }
+                Err(error) => {
+                    eprintln!("desktop smoke: FAILED: {error}");
+                    1
+                }
+            };
+            std::process::exit(code);
+        });
+    });
+    rsx! { kestrel_app::App {} }
+}
+
+async fn js<T: serde::de::DeserializeOwned>(code: &str) -> Result<T, String> {
+    document::eval(code).join::<T>().await.map_err(|e| format!("eval failed: {e:?}"))
+}
+
+async fn text_of(selector: &str) -> Option<String> {
+    let code = format!("const e = document.querySelector({selector:?}); return e ? e.innerText : null;");
+    js::<Option<String>>(&code).await.ok().flatten()
+}
+
+async fn wait_for(selector: &str, what: &str) -> Result<String, String> {
+    for _ in 0..600 {
+        if let Some(text) = text_of(selector).await {
+            return Ok(text);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("{what} ({selector}) never appeared"))
+}
+
+async fn drive() -> Result<String, String> {
+    wait_for("#composer-input", "the composer").await?;
+    js::<bool>(&format!(
+        "const t = document.querySelector('#composer-input'); t.value = {PROMPT:?};
+         t.dispatchEvent(new Event('input', {{ bubbles: true }})); return true;"
+    ))
+    .await?;
+    for _ in 0..100 {
+        if js::<bool>("const b = document.querySelector('button.send'); return !!b && !b.disabled;").await? {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    js::<bool>("document.querySelector('button.send').click(); return true;").await?;
+
+    // Watch the reply grow while it streams.
+    let mut lengths = Vec::new();
+    let final_text = loop {
+        if let Some(done) = text_of(".message.assistant:not(.streaming) .text").await {
+            break done;
+        }
+        if let Some(partial) = text_of(".message.assistant.streaming .text").await
+            && lengths.last() != Some(&partial.len())
+        {
+            lengths.push(partial.len());
+        }
+        if let Some(error) = text_of(".error-banner").await {
+            return Err(format!("the UI shows an error: {error}"));
+        }
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    };
+    if final_text.trim() != REPLY {
+        return Err(format!("the reply on screen is {final_text:?}, expected {REPLY:?}"));
+    }
+    if lengths.len() < 3 {
+        return Err(format!("the reply did not stream in pieces (partial lengths seen: {lengths:?})"));
+    }
+    let user = text_of(".message.user .text").await.unwrap_or_default();
+    if user != PROMPT {
+        return Err(format!("the user message on screen is {user:?}"));
+    }
+
+    // Saved, not just shown.
+    let backend = BACKEND.get().ok_or("no backend")?;
+    let conversations = backend.list_conversations().await.map_err(|e| e.to_string())?;
+    let [conversation] = conversations.as_slice() else {
+        return Err(format!("expected one conversation, found {}", conversations.len()));
+    };
+    let view = backend.load_conversation(conversation.id).await.map_err(|e| e.to_string())?;
+    let texts: Vec<String> = view.messages.iter().map(|m| m.text()).collect();
+    if texts != [PROMPT, REPLY] {
+        return Err(format!("the database holds {texts:?}"));
+    }
+
+    // Let the final frame paint, then keep a picture of it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let dir = artifacts_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let shot = dir.join("desktop-smoke.png");
+    let status = Command::new("import")
+        .args(["-window", "root"])
+        .arg(&shot)
+        .status()
+        .map_err(|e| format!("cannot run `import` (imagemagick) for the screenshot: {e}"))?;
+    if !status.success() {
+        return Err(format!("screenshot failed: {status}"));
+    }
+    Ok(format!("{} partial renders, screenshot {}", lengths.len(), shot.display()))
+}
