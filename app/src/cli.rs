@@ -72,7 +72,11 @@ pub fn main() -> ExitCode {
 /// Whether a desktop window can open here.
 #[cfg(feature = "desktop")]
 fn has_display() -> bool {
-    if cfg!(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd")) {
+    if cfg!(any(
+        target_os = "linux",
+        target_os = "freebsd",
+        target_os = "openbsd"
+    )) {
         std::env::var_os("DISPLAY").is_some_and(|v| !v.is_empty())
             || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|v| !v.is_empty())
     } else {
@@ -90,7 +94,9 @@ fn desktop() -> ExitCode {
         .with_min_inner_size(LogicalSize::new(520.0, 400.0));
     let config = Config::new().with_window(window).with_menu(None);
     tracing::info!("opening the desktop window");
-    dioxus::LaunchBuilder::desktop().with_cfg(config).launch(kestrel_app::App);
+    dioxus::LaunchBuilder::desktop()
+        .with_cfg(config)
+        .launch(kestrel_app::App);
     ExitCode::SUCCESS
 }
 
@@ -105,7 +111,10 @@ fn serve(port: Option<u16>) -> ExitCode {
         eprintln!("kestrel: refusing to serve on {addr}: only loopback addresses are allowed");
         return ExitCode::FAILURE;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("kestrel: cannot start the async runtime: {error}");

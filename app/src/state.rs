@@ -18,8 +18,8 @@ use dioxus::prelude::*;
 use futures::future::Either;
 use kestrel_server::api;
 use kestrel_shared::{
-    AgentState, ChatEvent, Conversation, ConversationId, ErrorKind, KestrelError, KeyStatus, Message, SendMessage,
-    Settings, Theme, TurnId,
+    AgentState, ChatEvent, Conversation, ConversationId, ErrorKind, KestrelError, KeyStatus,
+    Message, SendMessage, Settings, Theme, TurnId,
 };
 
 /// How often buffered reply text is flushed to the screen.
@@ -51,6 +51,9 @@ pub struct ChatState {
     pub key_status: Signal<Option<KeyStatus>>,
     pub show_settings: Signal<bool>,
     pub show_system_prompt: Signal<bool>,
+    /// Set once the UI is live and the first screen's data has loaded
+    /// (never during server rendering); tests and benchmarks wait on it.
+    pub ready: Signal<bool>,
 }
 
 impl ChatState {
@@ -68,6 +71,7 @@ impl ChatState {
             key_status: Signal::new(None),
             show_settings: Signal::new(false),
             show_system_prompt: Signal::new(false),
+            ready: Signal::new(false),
         }
     }
 
@@ -79,7 +83,9 @@ impl ChatState {
     /// Whether a turn is running in the open conversation.
     pub fn streaming_here(&self) -> bool {
         match *self.turn.read() {
-            Some(turn) => turn.conversation_id.is_none() || turn.conversation_id == self.current_id(),
+            Some(turn) => {
+                turn.conversation_id.is_none() || turn.conversation_id == self.current_id()
+            }
             None => false,
         }
     }
@@ -109,12 +115,29 @@ pub async fn load_initial(mut state: ChatState) {
         Ok(status) => state.key_status.set(Some(status)),
         Err(e) => state.show_error(api::to_kestrel_error(e)),
     }
+    // Reopen the conversation named in the address (a reload keeps it).
+    let hash = document::eval("return window.location.hash.slice(1);")
+        .join::<String>()
+        .await;
+    if let Some(id) = hash.ok().and_then(|h| h.parse::<ConversationId>().ok()) {
+        open_conversation(state, id).await;
+    }
+    state.ready.set(true);
+}
+
+/// Names the open conversation in the address, so a reload reopens it.
+fn remember_open(id: Option<ConversationId>) {
+    let hash = id.map(|id| format!("#{id}")).unwrap_or_default();
+    let _ = document::eval(&format!(
+        "history.replaceState(null, '', window.location.pathname + window.location.search + {hash:?});"
+    ));
 }
 
 /// Opens a conversation from the sidebar.
 pub async fn open_conversation(mut state: ChatState, id: ConversationId) {
     match api::load_conversation(id).await {
         Ok(view) => {
+            remember_open(Some(id));
             state.error.set(None);
             state.show_system_prompt.set(false);
             state.current.set(Some(view.conversation));
@@ -127,6 +150,7 @@ pub async fn open_conversation(mut state: ChatState, id: ConversationId) {
 /// Clears the view for a new conversation; it is saved with its first
 /// message.
 pub fn new_conversation(mut state: ChatState) {
+    remember_open(None);
     state.current.set(None);
     state.messages.set(Vec::new());
     state.error.set(None);
@@ -167,7 +191,11 @@ pub async fn save_api_key(mut state: ChatState, key: String) {
             let configured = status.is_configured();
             state.key_status.set(Some(status));
             if configured
-                && state.error.read().as_ref().is_some_and(|e| e.kind.needs_settings())
+                && state
+                    .error
+                    .read()
+                    .as_ref()
+                    .is_some_and(|e| e.kind.needs_settings())
             {
                 state.error.set(None);
             }
@@ -193,11 +221,23 @@ pub fn send(mut state: ChatState) {
     state.draft.set(String::new());
     state.error.set(None);
     state.live_text.set(String::new());
-    state.turn.set(Some(LiveTurn { turn_id: None, conversation_id, state: AgentState::Thinking }));
+    state.turn.set(Some(LiveTurn {
+        turn_id: None,
+        conversation_id,
+        state: AgentState::Thinking,
+    }));
     spawn(async move {
-        let outcome = match api::send_message(SendMessage { conversation_id, text: text.clone() }).await {
-            Ok(stream) => follow_turn(state, stream).await,
-            Err(e) => TurnEnd::Failed { error: api::to_kestrel_error(e), reply_saved: false },
+        let outcome = match api::send_message(SendMessage {
+            conversation_id,
+            text: text.clone(),
+        })
+        .await
+        {
+            Ok(stream) => follow_turn(state, api::EventReader::new(stream)).await,
+            Err(e) => TurnEnd::Failed {
+                error: api::to_kestrel_error(e),
+                reply_saved: false,
+            },
         };
         state.turn.set(None);
         state.live_text.set(String::new());
@@ -213,7 +253,11 @@ pub fn send(mut state: ChatState) {
 
 /// Stops the running turn; the partial reply is kept.
 pub fn stop(state: ChatState) {
-    let Some(LiveTurn { turn_id: Some(turn_id), .. }) = *state.turn.peek() else {
+    let Some(LiveTurn {
+        turn_id: Some(turn_id),
+        ..
+    }) = *state.turn.peek()
+    else {
         return;
     };
     spawn(async move {
@@ -225,40 +269,48 @@ pub fn stop(state: ChatState) {
 
 enum TurnEnd {
     Finished,
-    Failed { error: KestrelError, reply_saved: bool },
+    Failed {
+        error: KestrelError,
+        reply_saved: bool,
+    },
 }
 
 /// Applies a turn's events until its terminal event.
-async fn follow_turn(
-    mut state: ChatState,
-    mut stream: dioxus::fullstack::Streaming<ChatEvent, dioxus::fullstack::JsonEncoding>,
-) -> TurnEnd {
+async fn follow_turn(mut state: ChatState, mut stream: api::EventReader) -> TurnEnd {
     let mut pending = String::new();
     let mut flush_timer: Option<std::pin::Pin<Box<dyn Future<Output = ()>>>> = None;
     let mut turn_conversation = None;
     loop {
         let next = match flush_timer.as_mut() {
             None => stream.next().await,
-            Some(timer) => match futures::future::select(std::pin::pin!(stream.next()), timer.as_mut()).await {
-                Either::Left((next, _)) => next,
-                Either::Right(((), _)) => {
-                    flush_timer = None;
-                    state.live_text.write().push_str(&std::mem::take(&mut pending));
-                    continue;
+            Some(timer) => {
+                match futures::future::select(std::pin::pin!(stream.next()), timer.as_mut()).await {
+                    Either::Left((next, _)) => next,
+                    Either::Right(((), _)) => {
+                        flush_timer = None;
+                        state
+                            .live_text
+                            .write()
+                            .push_str(&std::mem::take(&mut pending));
+                        continue;
+                    }
                 }
-            },
+            }
         };
         let event = match next {
             Some(Ok(event)) => event,
-            Some(Err(e)) => {
+            Some(Err(error)) => {
                 return TurnEnd::Failed {
-                    error: KestrelError::new(ErrorKind::Disconnected, e.to_string()),
+                    error,
                     reply_saved: false,
                 };
             }
             None => {
                 return TurnEnd::Failed {
-                    error: KestrelError::new(ErrorKind::Disconnected, "The reply stream ended unexpectedly."),
+                    error: KestrelError::new(
+                        ErrorKind::Disconnected,
+                        "The reply stream ended unexpectedly.",
+                    ),
                     reply_saved: false,
                 };
             }
@@ -267,11 +319,18 @@ async fn follow_turn(
             conversation.is_some() && state.current_id() == conversation
         };
         match event {
-            ChatEvent::TurnStarted { turn_id, conversation, user_message, .. } => {
+            ChatEvent::TurnStarted {
+                turn_id,
+                conversation,
+                user_message,
+                ..
+            } => {
                 turn_conversation = Some(conversation.id);
-                let opened_here = state.current_id().is_none() || state.current_id() == Some(conversation.id);
+                let opened_here =
+                    state.current_id().is_none() || state.current_id() == Some(conversation.id);
                 upsert_conversation(state, conversation.clone());
                 if opened_here {
+                    remember_open(Some(conversation.id));
                     state.current.set(Some(conversation.clone()));
                     let mut messages = state.messages.write();
                     if !messages.iter().any(|m| m.id == user_message.id) {

@@ -21,13 +21,17 @@ use kestrel_server::config::Config;
 use kestrel_server::secrets::{ApiKey, KeyStore};
 
 const PROMPT: &str = "Hello from the desktop smoke test";
-const REPLY: &str = "The desktop window shows this reply, streamed one word at a time from the mock server.";
+const REPLY: &str =
+    "The desktop window shows this reply, streamed one word at a time from the mock server.";
 const DEADLINE: Duration = Duration::from_secs(120);
 
 static BACKEND: OnceLock<std::sync::Arc<Backend>> = OnceLock::new();
 
 fn artifacts_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("test-artifacts")
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("test-artifacts")
 }
 
 fn main() -> ExitCode {
@@ -41,7 +45,10 @@ fn main() -> ExitCode {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
             let server = MockServer::start(MockConfig::default()).await.unwrap();
-            let pacing = Pacing { first_token_delay: Duration::from_millis(200), tokens_per_second: Some(25.0) };
+            let pacing = Pacing {
+                first_token_delay: Duration::from_millis(200),
+                tokens_per_second: Some(25.0),
+            };
             server.push_reply(Reply::text(REPLY).with_pacing(pacing));
             tx.send(server.base_url()).unwrap();
             std::future::pending::<()>().await;
@@ -68,7 +75,9 @@ fn main() -> ExitCode {
     });
 
     use dioxus::desktop::{Config as WindowConfig, LogicalSize, WindowBuilder};
-    let window = WindowBuilder::new().with_title("Kestrel").with_inner_size(LogicalSize::new(1100.0, 760.0));
+    let window = WindowBuilder::new()
+        .with_title("Kestrel")
+        .with_inner_size(LogicalSize::new(1100.0, 760.0));
     dioxus::LaunchBuilder::desktop()
         .with_cfg(WindowConfig::new().with_window(window).with_menu(None))
         .launch(SmokeRoot);
@@ -79,14 +88,20 @@ fn main() -> ExitCode {
 fn rerun_under_xvfb() -> ExitCode {
     let exe = std::env::current_exe().unwrap();
     eprintln!("desktop smoke: no DISPLAY, re-running under xvfb-run");
-    match Command::new("xvfb-run").args(["-a", "-s", "-screen 0 1280x800x24"]).arg(exe).status() {
+    match Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1280x800x24"])
+        .arg(exe)
+        .status()
+    {
         Ok(status) if status.success() => ExitCode::SUCCESS,
         Ok(status) => {
             eprintln!("desktop smoke: FAILED under Xvfb ({status})");
             ExitCode::FAILURE
         }
         Err(error) => {
-            eprintln!("desktop smoke: FAILED, cannot run xvfb-run ({error}); install the xvfb package");
+            eprintln!(
+                "desktop smoke: FAILED, cannot run xvfb-run ({error}); install the xvfb package"
+            );
             ExitCode::FAILURE
         }
     }
@@ -114,11 +129,15 @@ fn SmokeRoot() -> Element {
 }
 
 async fn js<T: serde::de::DeserializeOwned>(code: &str) -> Result<T, String> {
-    document::eval(code).join::<T>().await.map_err(|e| format!("eval failed: {e:?}"))
+    document::eval(code)
+        .join::<T>()
+        .await
+        .map_err(|e| format!("eval failed: {e:?}"))
 }
 
 async fn text_of(selector: &str) -> Option<String> {
-    let code = format!("const e = document.querySelector({selector:?}); return e ? e.innerText : null;");
+    let code =
+        format!("const e = document.querySelector({selector:?}); return e ? e.innerText : null;");
     js::<Option<String>>(&code).await.ok().flatten()
 }
 
@@ -140,7 +159,9 @@ async fn drive() -> Result<String, String> {
     ))
     .await?;
     for _ in 0..100 {
-        if js::<bool>("const b = document.querySelector('button.send'); return !!b && !b.disabled;").await? {
+        if js::<bool>("const b = document.querySelector('button.send'); return !!b && !b.disabled;")
+            .await?
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -164,10 +185,14 @@ async fn drive() -> Result<String, String> {
         tokio::time::sleep(Duration::from_millis(15)).await;
     };
     if final_text.trim() != REPLY {
-        return Err(format!("the reply on screen is {final_text:?}, expected {REPLY:?}"));
+        return Err(format!(
+            "the reply on screen is {final_text:?}, expected {REPLY:?}"
+        ));
     }
     if lengths.len() < 3 {
-        return Err(format!("the reply did not stream in pieces (partial lengths seen: {lengths:?})"));
+        return Err(format!(
+            "the reply did not stream in pieces (partial lengths seen: {lengths:?})"
+        ));
     }
     let user = text_of(".message.user .text").await.unwrap_or_default();
     if user != PROMPT {
@@ -176,11 +201,20 @@ async fn drive() -> Result<String, String> {
 
     // Saved, not just shown.
     let backend = BACKEND.get().ok_or("no backend")?;
-    let conversations = backend.list_conversations().await.map_err(|e| e.to_string())?;
+    let conversations = backend
+        .list_conversations()
+        .await
+        .map_err(|e| e.to_string())?;
     let [conversation] = conversations.as_slice() else {
-        return Err(format!("expected one conversation, found {}", conversations.len()));
+        return Err(format!(
+            "expected one conversation, found {}",
+            conversations.len()
+        ));
     };
-    let view = backend.load_conversation(conversation.id).await.map_err(|e| e.to_string())?;
+    let view = backend
+        .load_conversation(conversation.id)
+        .await
+        .map_err(|e| e.to_string())?;
     let texts: Vec<String> = view.messages.iter().map(|m| m.text()).collect();
     if texts != [PROMPT, REPLY] {
         return Err(format!("the database holds {texts:?}"));
@@ -199,5 +233,9 @@ async fn drive() -> Result<String, String> {
     if !status.success() {
         return Err(format!("screenshot failed: {status}"));
     }
-    Ok(format!("{} partial renders, screenshot {}", lengths.len(), shot.display()))
+    Ok(format!(
+        "{} partial renders, screenshot {}",
+        lengths.len(),
+        shot.display()
+    ))
 }

@@ -54,7 +54,11 @@ impl AnthropicClient {
             .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("kestrel/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Self { http, base_url: base_url.trim_end_matches('/').to_owned(), idle_timeout: IDLE_TIMEOUT })
+        Ok(Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            idle_timeout: IDLE_TIMEOUT,
+        })
     }
 
     /// Sets how long a stream may stay silent (tests shorten it).
@@ -70,7 +74,11 @@ impl AnthropicClient {
 
     /// Starts a streamed reply. Returns once the response headers arrived:
     /// HTTP errors come back here, everything after as stream items.
-    pub async fn stream(&self, key: &ApiKey, request: &CompletionRequest) -> Result<CompletionStream, LlmError> {
+    pub async fn stream(
+        &self,
+        key: &ApiKey,
+        request: &CompletionRequest,
+    ) -> Result<CompletionStream, LlmError> {
         let url = format!("{}/v1/messages", self.base_url);
         let body = MessagesRequest {
             model: &request.model,
@@ -79,12 +87,17 @@ impl AnthropicClient {
             messages: request
                 .messages
                 .iter()
-                .map(|m| WireMessage { role: m.role, content: &m.content })
+                .map(|m| WireMessage {
+                    role: m.role,
+                    content: &m.content,
+                })
                 .collect(),
             stream: true,
         };
-        let body = serde_json::to_vec(&body)
-            .map_err(|e| LlmError::Malformed { what: "request", detail: e.to_string() })?;
+        let body = serde_json::to_vec(&body).map_err(|e| LlmError::Malformed {
+            what: "request",
+            detail: e.to_string(),
+        })?;
         tracing::debug!(%url, model = %request.model, body_bytes = body.len(), "sending request");
 
         let response = self
@@ -96,7 +109,10 @@ impl AnthropicClient {
             .body(body)
             .send()
             .await
-            .map_err(|source| LlmError::Connect { url: url.clone(), source })?;
+            .map_err(|source| LlmError::Connect {
+                url: url.clone(),
+                source,
+            })?;
 
         let request_id = header_string(response.headers(), "request-id");
         let status = response.status();
@@ -123,7 +139,10 @@ fn auth_headers(key: &ApiKey) -> Result<HeaderMap, LlmError> {
 }
 
 fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Builds the typed error for a non-2xx response.
@@ -138,20 +157,43 @@ async fn status_error(response: reqwest::Response, request_id: Option<String>) -
             break;
         }
     }
-    let (error_type, message, body_request_id) = match serde_json::from_slice::<ErrorResponse>(&body) {
-        Ok(parsed) => (parsed.error.error_type, parsed.error.message, parsed.request_id),
-        Err(_) => {
-            let text = String::from_utf8_lossy(&body[..body.len().min(512)]).trim().to_owned();
-            (String::new(), if text.is_empty() { format!("HTTP {status}") } else { text }, None)
-        }
-    };
+    let (error_type, message, body_request_id) =
+        match serde_json::from_slice::<ErrorResponse>(&body) {
+            Ok(parsed) => (
+                parsed.error.error_type,
+                parsed.error.message,
+                parsed.request_id,
+            ),
+            Err(_) => {
+                let text = String::from_utf8_lossy(&body[..body.len().min(512)])
+                    .trim()
+                    .to_owned();
+                (
+                    String::new(),
+                    if text.is_empty() {
+                        format!("HTTP {status}")
+                    } else {
+                        text
+                    },
+                    None,
+                )
+            }
+        };
     tracing::warn!(status, %error_type, request_id = ?request_id, "provider returned an error");
-    LlmError::Status { status, error_type, message, request_id: request_id.or(body_request_id), retry_after_secs }
+    LlmError::Status {
+        status,
+        error_type,
+        message,
+        request_id: request_id.or(body_request_id),
+        retry_after_secs,
+    }
 }
 
 /// `retry-after-ms`, else `retry-after` in seconds, rounded up to seconds.
 fn retry_after(headers: &HeaderMap) -> Option<u64> {
-    if let Some(ms) = header_string(headers, "retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok()) {
+    if let Some(ms) =
+        header_string(headers, "retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok())
+    {
         return Some((ms / 1000.0).ceil().max(0.0) as u64);
     }
     header_string(headers, "retry-after").and_then(|v| v.trim().parse::<u64>().ok())
@@ -180,7 +222,11 @@ async fn read_reply(
         };
         let ended = match next {
             Err(_) => {
-                let _ = tx.send(Err(LlmError::IdleTimeout { secs: idle_timeout.as_secs() })).await;
+                let _ = tx
+                    .send(Err(LlmError::IdleTimeout {
+                        secs: idle_timeout.as_secs(),
+                    }))
+                    .await;
                 return;
             }
             Ok(Some(Ok(chunk))) => {
@@ -228,10 +274,11 @@ fn map_events(
             tracing::debug!(event = %event.event, "skipping unknown stream event");
             continue;
         }
-        let parsed: StreamEvent = serde_json::from_str(&event.data).map_err(|e| LlmError::Malformed {
-            what: "stream event",
-            detail: format!("{} event: {e}", event.event),
-        })?;
+        let parsed: StreamEvent =
+            serde_json::from_str(&event.data).map_err(|e| LlmError::Malformed {
+                what: "stream event",
+                detail: format!("{} event: {e}", event.event),
+            })?;
         mapper.map(parsed, out)?;
         if mapper.is_stopped() {
             break;

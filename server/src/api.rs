@@ -9,43 +9,127 @@
 //!
 //! Errors cross as [`ServerFnError::ServerError`] whose `details` hold a
 //! [`KestrelError`]; [`to_kestrel_error`] turns any failure back into one.
+//!
+//! A turn's events travel as NDJSON bytes ([`kestrel_shared::frame`]) and
+//! are read back with [`EventReader`], which buffers across chunks. (The
+//! framework's typed stream decoder assumes every network chunk holds whole
+//! frames, which large events and real networks break.)
 
-use dioxus::fullstack::{JsonEncoding, Streaming};
+use bytes::Bytes;
+use dioxus::fullstack::Streaming;
 use dioxus::prelude::*;
+use futures::StreamExt;
+use kestrel_shared::frame::{EventDecoder, FrameError};
 use kestrel_shared::{
-    ChatEvent, Conversation, ConversationId, ConversationView, ErrorKind, KestrelError, KeyStatus, SendMessage,
-    Settings, Theme, TurnId,
+    ChatEvent, Conversation, ConversationId, ConversationView, ErrorKind, KestrelError, KeyStatus,
+    SendMessage, Settings, Theme, TurnId,
 };
 
 /// Every conversation, most recently active first.
 #[get("/api/v1/conversations")]
 pub async fn list_conversations() -> Result<Vec<Conversation>, ServerFnError> {
-    server::backend()?.list_conversations().await.map_err(server::to_server_error)
+    server::backend()?
+        .list_conversations()
+        .await
+        .map_err(server::to_server_error)
 }
 
 /// A conversation with the messages of its active branch.
 #[post("/api/v1/conversations/load")]
 pub async fn load_conversation(id: ConversationId) -> Result<ConversationView, ServerFnError> {
-    server::backend()?.load_conversation(id).await.map_err(server::to_server_error)
+    server::backend()?
+        .load_conversation(id)
+        .await
+        .map_err(server::to_server_error)
 }
 
 /// A new, empty conversation.
 #[post("/api/v1/conversations/new")]
 pub async fn create_conversation() -> Result<Conversation, ServerFnError> {
-    server::backend()?.create_conversation().await.map_err(server::to_server_error)
+    server::backend()?
+        .create_conversation()
+        .await
+        .map_err(server::to_server_error)
 }
 
 /// Sets the system prompt of a conversation.
 #[post("/api/v1/conversations/system-prompt")]
-pub async fn set_system_prompt(id: ConversationId, system_prompt: String) -> Result<Conversation, ServerFnError> {
-    server::backend()?.set_system_prompt(id, system_prompt).await.map_err(server::to_server_error)
+pub async fn set_system_prompt(
+    id: ConversationId,
+    system_prompt: String,
+) -> Result<Conversation, ServerFnError> {
+    server::backend()?
+        .set_system_prompt(id, system_prompt)
+        .await
+        .map_err(server::to_server_error)
 }
 
-/// Sends a user message and streams the turn's events.
+/// Sends a user message and streams the turn's events as NDJSON; read them
+/// with [`EventReader`].
 #[post("/api/v1/chat")]
-pub async fn send_message(request: SendMessage) -> Result<Streaming<ChatEvent, JsonEncoding>, ServerFnError> {
-    let events = server::backend()?.send_message(request).await.map_err(server::to_server_error)?;
-    Ok(Streaming::new(events))
+pub async fn send_message(request: SendMessage) -> Result<Streaming<Bytes>, ServerFnError> {
+    let events = server::backend()?
+        .send_message(request)
+        .await
+        .map_err(server::to_server_error)?;
+    Ok(Streaming::new(events.map(|event| {
+        Bytes::from(kestrel_shared::frame::encode_event(&event))
+    })))
+}
+
+/// Reads a turn's events from [`send_message`]'s byte stream.
+pub struct EventReader {
+    bytes: Streaming<Bytes>,
+    decoder: EventDecoder,
+    ready: std::collections::VecDeque<Result<ChatEvent, FrameError>>,
+    scratch: Vec<Result<ChatEvent, FrameError>>,
+    ended: bool,
+}
+
+impl EventReader {
+    pub fn new(bytes: Streaming<Bytes>) -> Self {
+        Self {
+            bytes,
+            decoder: EventDecoder::new(),
+            ready: Default::default(),
+            scratch: Vec::new(),
+            ended: false,
+        }
+    }
+
+    /// The next event; `None` once the stream has ended. Cancel-safe: a
+    /// call dropped before it completes loses nothing.
+    pub async fn next(&mut self) -> Option<Result<ChatEvent, KestrelError>> {
+        loop {
+            if let Some(item) = self.ready.pop_front() {
+                return Some(
+                    item.map_err(|e| {
+                        KestrelError::new(ErrorKind::StreamInterrupted, e.to_string())
+                    }),
+                );
+            }
+            if self.ended {
+                return None;
+            }
+            match self.bytes.next().await {
+                Some(Ok(chunk)) => {
+                    self.decoder.push(&chunk, &mut self.scratch);
+                    self.ready.extend(self.scratch.drain(..));
+                }
+                Some(Err(error)) => {
+                    self.ended = true;
+                    return Some(Err(KestrelError::new(
+                        ErrorKind::Disconnected,
+                        error.to_string(),
+                    )));
+                }
+                None => {
+                    self.ended = true;
+                    self.ready.extend(self.decoder.finish().map(Err));
+                }
+            }
+        }
+    }
 }
 
 /// Stops a running turn; the partial reply is kept. Returns whether the
@@ -57,12 +141,18 @@ pub async fn cancel_turn(turn_id: TurnId) -> Result<bool, ServerFnError> {
 
 #[get("/api/v1/settings")]
 pub async fn get_settings() -> Result<Settings, ServerFnError> {
-    server::backend()?.settings().await.map_err(server::to_server_error)
+    server::backend()?
+        .settings()
+        .await
+        .map_err(server::to_server_error)
 }
 
 #[post("/api/v1/settings/theme")]
 pub async fn set_theme(theme: Theme) -> Result<Settings, ServerFnError> {
-    server::backend()?.set_theme(theme).await.map_err(server::to_server_error)
+    server::backend()?
+        .set_theme(theme)
+        .await
+        .map_err(server::to_server_error)
 }
 
 /// Whether a key is configured, where from, and its last four characters.
@@ -81,11 +171,18 @@ pub async fn set_api_key(key: String) -> Result<KeyStatus, ServerFnError> {
 /// Turns any server-function failure into the error the UI shows.
 pub fn to_kestrel_error(error: ServerFnError) -> KestrelError {
     match error {
-        ServerFnError::ServerError { details: Some(details), message, .. } => {
-            serde_json::from_value(details).unwrap_or_else(|_| KestrelError::new(ErrorKind::Internal, message))
+        ServerFnError::ServerError {
+            details: Some(details),
+            message,
+            ..
+        } => serde_json::from_value(details)
+            .unwrap_or_else(|_| KestrelError::new(ErrorKind::Internal, message)),
+        ServerFnError::ServerError { message, .. } => {
+            KestrelError::new(ErrorKind::Internal, message)
         }
-        ServerFnError::ServerError { message, .. } => KestrelError::new(ErrorKind::Internal, message),
-        ServerFnError::Request(error) => KestrelError::new(ErrorKind::Disconnected, error.to_string()),
+        ServerFnError::Request(error) => {
+            KestrelError::new(ErrorKind::Disconnected, error.to_string())
+        }
         ServerFnError::StreamError(message) => KestrelError::new(ErrorKind::Disconnected, message),
         other => KestrelError::new(ErrorKind::Internal, other.to_string()),
     }
@@ -110,7 +207,10 @@ mod server {
             ErrorKind::BadInput => 400,
             ErrorKind::NoApiKey | ErrorKind::InvalidApiKey => 401,
             ErrorKind::RateLimited => 429,
-            ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Overloaded | ErrorKind::ProviderError => 502,
+            ErrorKind::Network
+            | ErrorKind::Timeout
+            | ErrorKind::Overloaded
+            | ErrorKind::ProviderError => 502,
             _ => 500,
         }
     }

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use kestrel_shared::{
-    Conversation, ConversationId, ConversationView, ErrorKind, KestrelError, KeyStatus, Settings, Theme, TurnId,
-    MAX_SYSTEM_PROMPT_BYTES,
+    Conversation, ConversationId, ConversationView, ErrorKind, KestrelError, KeyStatus,
+    MAX_SYSTEM_PROMPT_BYTES, Settings, Theme, TurnId,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -56,12 +56,21 @@ impl Backend {
         let mut conn = schema::open(&config.database_path())?;
         let interrupted = queries::mark_interrupted(&mut conn)?;
         if interrupted > 0 {
-            tracing::warn!(interrupted, "replies cut off by the last exit are marked interrupted");
+            tracing::warn!(
+                interrupted,
+                "replies cut off by the last exit are marked interrupted"
+            );
         }
         let store = Store::from_connection(conn, &config.database_path());
         let client = AnthropicClient::new(&config.base_url)?;
         tracing::info!(data_dir = %config.data_dir.display(), base_url = %config.base_url, "backend ready");
-        Ok(Arc::new(Self { config, store, keys, client, turns: Mutex::new(HashMap::new()) }))
+        Ok(Arc::new(Self {
+            config,
+            store,
+            keys,
+            client,
+            turns: Mutex::new(HashMap::new()),
+        }))
     }
 
     /// Makes `backend` the one the server functions use. The first call
@@ -98,7 +107,10 @@ impl Backend {
     }
 
     pub async fn list_conversations(&self) -> Result<Vec<Conversation>, KestrelError> {
-        self.store.call(|conn| queries::list_conversations(conn)).await.map_err(|e| e.to_kestrel())
+        self.store
+            .call(|conn| queries::list_conversations(conn))
+            .await
+            .map_err(|e| e.to_kestrel())
     }
 
     pub async fn create_conversation(&self) -> Result<Conversation, KestrelError> {
@@ -110,22 +122,35 @@ impl Backend {
     }
 
     /// A conversation and its active branch.
-    pub async fn load_conversation(&self, id: ConversationId) -> Result<ConversationView, KestrelError> {
+    pub async fn load_conversation(
+        &self,
+        id: ConversationId,
+    ) -> Result<ConversationView, KestrelError> {
         self.store
             .call(move |conn| {
                 let conversation = queries::get_conversation(conn, id)?;
                 let messages = queries::active_path(conn, &conversation)?;
-                Ok(ConversationView { conversation, messages })
+                Ok(ConversationView {
+                    conversation,
+                    messages,
+                })
             })
             .await
             .map_err(|e| e.to_kestrel())
     }
 
-    pub async fn set_system_prompt(&self, id: ConversationId, prompt: String) -> Result<Conversation, KestrelError> {
+    pub async fn set_system_prompt(
+        &self,
+        id: ConversationId,
+        prompt: String,
+    ) -> Result<Conversation, KestrelError> {
         if prompt.len() > MAX_SYSTEM_PROMPT_BYTES {
             return Err(KestrelError::new(
                 ErrorKind::BadInput,
-                format!("The system prompt is limited to {} KiB.", MAX_SYSTEM_PROMPT_BYTES / 1024),
+                format!(
+                    "The system prompt is limited to {} KiB.",
+                    MAX_SYSTEM_PROMPT_BYTES / 1024
+                ),
             ));
         }
         self.store
@@ -135,7 +160,10 @@ impl Backend {
     }
 
     pub async fn settings(&self) -> Result<Settings, KestrelError> {
-        self.store.call(|conn| queries::load_settings(conn)).await.map_err(|e| e.to_kestrel())
+        self.store
+            .call(|conn| queries::load_settings(conn))
+            .await
+            .map_err(|e| e.to_kestrel())
     }
 
     pub async fn set_theme(&self, theme: Theme) -> Result<Settings, KestrelError> {
@@ -161,7 +189,10 @@ impl Backend {
 
     /// Stops a running turn. Returns whether it was running.
     pub fn cancel_turn(&self, turn: TurnId) -> bool {
-        let turns = self.turns.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let turns = self
+            .turns
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         match turns.get(&turn) {
             Some(token) => {
                 token.cancel();

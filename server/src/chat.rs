@@ -25,8 +25,9 @@ use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 use kestrel_shared::{
-    AgentState, ChatEvent, ContentBlock, Conversation, ErrorKind, KestrelError, MAX_USER_MESSAGE_BYTES, Message,
-    MessageId, MessageStatus, Role, SendMessage, StopReason, ToolCallEvent, TurnId, Usage,
+    AgentState, ChatEvent, ContentBlock, Conversation, ErrorKind, KestrelError,
+    MAX_USER_MESSAGE_BYTES, Message, MessageId, MessageStatus, Role, SendMessage, StopReason,
+    ToolCallEvent, TurnId, Usage,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -70,18 +71,30 @@ struct Turn {
 impl Backend {
     /// Starts a turn. Errors returned here happened before anything was
     /// saved; the UI keeps the text in the composer.
-    pub async fn send_message(self: &Arc<Self>, request: SendMessage) -> Result<EventStream, KestrelError> {
+    pub async fn send_message(
+        self: &Arc<Self>,
+        request: SendMessage,
+    ) -> Result<EventStream, KestrelError> {
         let text = request.text;
         if text.trim().is_empty() {
-            return Err(KestrelError::new(ErrorKind::BadInput, "The message is empty."));
+            return Err(KestrelError::new(
+                ErrorKind::BadInput,
+                "The message is empty.",
+            ));
         }
         if text.len() > MAX_USER_MESSAGE_BYTES {
             return Err(KestrelError::new(
                 ErrorKind::BadInput,
-                format!("Messages are limited to {} MiB.", MAX_USER_MESSAGE_BYTES / (1024 * 1024)),
+                format!(
+                    "Messages are limited to {} MiB.",
+                    MAX_USER_MESSAGE_BYTES / (1024 * 1024)
+                ),
             ));
         }
-        let (key, _) = self.keys.active().ok_or_else(|| LlmError::MissingKey.to_kestrel())?;
+        let (key, _) = self
+            .keys
+            .active()
+            .ok_or_else(|| LlmError::MissingKey.to_kestrel())?;
 
         let model = self.config.default_model.clone();
         let (conversation, user_message, history) = self
@@ -114,7 +127,11 @@ impl Backend {
         tokio::spawn(async move {
             let turn_id = turn.id;
             run_turn(&backend, turn, &cancel, &tx).await;
-            backend.turns.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&turn_id);
+            backend
+                .turns
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .remove(&turn_id);
         });
         Ok(EventStream { rx })
     }
@@ -201,7 +218,10 @@ pub fn request_messages(history: &[Message]) -> Vec<RequestMessage> {
         }
         match out.last_mut() {
             Some(last) if last.role == message.role => last.content.extend(content),
-            _ => out.push(RequestMessage { role: message.role, content }),
+            _ => out.push(RequestMessage {
+                role: message.role,
+                content,
+            }),
         }
     }
     out
@@ -249,7 +269,11 @@ impl Reply {
     }
 
     fn append_text(&mut self, index: u32, text: &str) {
-        match self.blocks.entry(index).or_insert_with(|| ContentBlock::text("")) {
+        match self
+            .blocks
+            .entry(index)
+            .or_insert_with(|| ContentBlock::text(""))
+        {
             ContentBlock::Text { text: all } => all.push_str(text),
             _ => return,
         }
@@ -261,7 +285,10 @@ impl Reply {
         let block = self
             .blocks
             .entry(index)
-            .or_insert_with(|| ContentBlock::Thinking { thinking: String::new(), signature: String::new() });
+            .or_insert_with(|| ContentBlock::Thinking {
+                thinking: String::new(),
+                signature: String::new(),
+            });
         if let ContentBlock::Thinking { thinking: all, .. } = block {
             all.push_str(thinking);
             self.unsaved_bytes += thinking.len();
@@ -281,7 +308,12 @@ async fn emit(tx: &mpsc::Sender<ChatEvent>, event: ChatEvent) -> bool {
     tx.send(event).await.is_ok()
 }
 
-async fn run_turn(backend: &Backend, turn: Turn, cancel: &CancellationToken, tx: &mpsc::Sender<ChatEvent>) {
+async fn run_turn(
+    backend: &Backend,
+    turn: Turn,
+    cancel: &CancellationToken,
+    tx: &mpsc::Sender<ChatEvent>,
+) {
     let mut reply = Reply {
         id: turn.assistant_id,
         parent: turn.user_message.id,
@@ -300,7 +332,14 @@ async fn run_turn(backend: &Backend, turn: Turn, cancel: &CancellationToken, tx:
         user_message: turn.user_message.clone(),
         assistant_message_id: turn.assistant_id,
     };
-    let outcome = if emit(tx, started).await && emit(tx, ChatEvent::AgentState { state: AgentState::Thinking }).await
+    let outcome = if emit(tx, started).await
+        && emit(
+            tx,
+            ChatEvent::AgentState {
+                state: AgentState::Thinking,
+            },
+        )
+        .await
     {
         stream_reply(backend, &turn, &mut reply, cancel, tx).await
     } else {
@@ -365,10 +404,16 @@ async fn stream_reply(
                 Some(ChatEvent::ThinkingDelta { index, thinking })
             }
             CompletionEvent::ThinkingSignature { .. } => None,
-            CompletionEvent::BlockStopped { index, block: Some(block) } => {
+            CompletionEvent::BlockStopped {
+                index,
+                block: Some(block),
+            } => {
                 let event = match &block {
                     ContentBlock::ToolUse { id, input, .. } => {
-                        Some(ChatEvent::ToolCall(ToolCallEvent::Ready { id: id.clone(), input: input.clone() }))
+                        Some(ChatEvent::ToolCall(ToolCallEvent::Ready {
+                            id: id.clone(),
+                            input: input.clone(),
+                        }))
                     }
                     _ => None,
                 };
@@ -400,7 +445,11 @@ async fn stream_reply(
 }
 
 /// Writes the reply as it stands (step 3).
-async fn save(backend: &Backend, reply: &mut Reply, status: MessageStatus) -> Result<(), StoreError> {
+async fn save(
+    backend: &Backend,
+    reply: &mut Reply,
+    status: MessageStatus,
+) -> Result<(), StoreError> {
     let message = reply.message(status);
     let insert = !reply.saved_once;
     backend
@@ -409,7 +458,13 @@ async fn save(backend: &Backend, reply: &mut Reply, status: MessageStatus) -> Re
             if insert {
                 queries::insert_message(conn, &message)
             } else {
-                queries::update_message(conn, message.id, &message.content, status, message.usage.as_ref())
+                queries::update_message(
+                    conn,
+                    message.id,
+                    &message.content,
+                    status,
+                    message.usage.as_ref(),
+                )
             }
         })
         .await?;
@@ -421,7 +476,12 @@ async fn save(backend: &Backend, reply: &mut Reply, status: MessageStatus) -> Re
 }
 
 /// Saves the final state and sends the terminal event (step 4).
-async fn finish(backend: &Backend, mut reply: Reply, outcome: Outcome, tx: &mpsc::Sender<ChatEvent>) {
+async fn finish(
+    backend: &Backend,
+    mut reply: Reply,
+    outcome: Outcome,
+    tx: &mpsc::Sender<ChatEvent>,
+) {
     let (status, state) = match &outcome {
         Outcome::Done => (MessageStatus::Complete, AgentState::Idle),
         Outcome::Cancelled => (MessageStatus::Cancelled, AgentState::Cancelled),
@@ -440,7 +500,10 @@ async fn finish(backend: &Backend, mut reply: Reply, outcome: Outcome, tx: &mpsc
     let terminal = match outcome {
         Outcome::Done => {
             tracing::info!(message = %reply.id, usage = ?reply.usage, "reply complete");
-            ChatEvent::Done { message: reply.message(status), stop_reason: reply.stop_reason }
+            ChatEvent::Done {
+                message: reply.message(status),
+                stop_reason: reply.stop_reason,
+            }
         }
         Outcome::Cancelled => {
             tracing::info!(message = %reply.id, kept = keep, "reply cancelled");
@@ -483,7 +546,10 @@ mod tests {
             msg(
                 Role::Assistant,
                 vec![
-                    ContentBlock::Thinking { thinking: "unsigned".into(), signature: String::new() },
+                    ContentBlock::Thinking {
+                        thinking: "unsigned".into(),
+                        signature: String::new(),
+                    },
                     ContentBlock::text("answer"),
                 ],
             ),
@@ -496,8 +562,14 @@ mod tests {
                     role: Role::User,
                     content: vec![ContentBlock::text("first"), ContentBlock::text("second")],
                 },
-                RequestMessage { role: Role::Assistant, content: vec![ContentBlock::text("answer")] },
-                RequestMessage { role: Role::User, content: vec![ContentBlock::text("third")] },
+                RequestMessage {
+                    role: Role::Assistant,
+                    content: vec![ContentBlock::text("answer")]
+                },
+                RequestMessage {
+                    role: Role::User,
+                    content: vec![ContentBlock::text("third")]
+                },
             ]
         );
     }
@@ -507,7 +579,13 @@ mod tests {
         assert_eq!(title_from("  Hello there\nsecond line"), "Hello there");
         let long = "word ".repeat(30);
         let title = title_from(&long);
-        assert!(title.ends_with('…') && title.chars().count() <= TITLE_CHARS + 1, "{title}");
-        assert_eq!(title_from(&"é".repeat(100)).chars().count(), TITLE_CHARS + 1);
+        assert!(
+            title.ends_with('…') && title.chars().count() <= TITLE_CHARS + 1,
+            "{title}"
+        );
+        assert_eq!(
+            title_from(&"é".repeat(100)).chars().count(),
+            TITLE_CHARS + 1
+        );
     }
 }

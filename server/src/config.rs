@@ -34,17 +34,20 @@ pub struct NoDataDir;
 impl Config {
     /// Resolves every setting; `data_dir` is the `--data-dir` flag.
     pub fn resolve(data_dir: Option<PathBuf>) -> Result<Self, NoDataDir> {
-        let data_dir = match data_dir.or_else(|| non_empty_env("KESTREL_DATA_DIR").map(PathBuf::from)) {
-            Some(dir) => dir,
-            None => directories::ProjectDirs::from("dev", "Kestrel", "Kestrel")
-                .ok_or(NoDataDir)?
-                .data_dir()
-                .to_owned(),
-        };
+        let data_dir =
+            match data_dir.or_else(|| non_empty_env("KESTREL_DATA_DIR").map(PathBuf::from)) {
+                Some(dir) => dir,
+                None => directories::ProjectDirs::from("dev", "Kestrel", "Kestrel")
+                    .ok_or(NoDataDir)?
+                    .data_dir()
+                    .to_owned(),
+            };
         Ok(Self {
             data_dir,
-            base_url: non_empty_env("ANTHROPIC_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
-            default_model: non_empty_env("KESTREL_MODEL").unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
+            base_url: non_empty_env("ANTHROPIC_BASE_URL")
+                .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            default_model: non_empty_env("KESTREL_MODEL")
+                .unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
             max_tokens: DEFAULT_MAX_TOKENS,
         })
     }

@@ -35,7 +35,10 @@ pub enum CompletionEvent {
     /// The signature that closes a thinking block.
     ThinkingSignature { index: u32, signature: String },
     /// A content block ended; tool input is complete here.
-    BlockStopped { index: u32, block: Option<ContentBlock> },
+    BlockStopped {
+        index: u32,
+        block: Option<ContentBlock>,
+    },
     /// Cumulative usage so far.
     Usage(Usage),
     /// The reply ended normally.
@@ -61,7 +64,11 @@ pub enum LlmError {
     },
     /// The provider sent an `error` event in the middle of the stream.
     #[error("stream error {error_type}: {message}")]
-    StreamError { error_type: String, message: String, request_id: Option<String> },
+    StreamError {
+        error_type: String,
+        message: String,
+        request_id: Option<String>,
+    },
     /// The connection could not be made or broke.
     #[error("connection to {url} failed")]
     Connect {
@@ -88,15 +95,26 @@ impl LlmError {
                 ErrorKind::NoApiKey,
                 "Add an Anthropic API key in Settings, or set ANTHROPIC_API_KEY.",
             ),
-            Self::Status { status, error_type, message, request_id, retry_after_secs } => {
+            Self::Status {
+                status,
+                error_type,
+                message,
+                request_id,
+                retry_after_secs,
+            } => {
                 let kind = classify(*status, error_type, message);
-                let mut error = KestrelError::new(kind, message.clone()).with_request_id(request_id.clone());
+                let mut error =
+                    KestrelError::new(kind, message.clone()).with_request_id(request_id.clone());
                 if let Some(secs) = retry_after_secs {
                     error = error.with_retry_after(*secs);
                 }
                 error
             }
-            Self::StreamError { error_type, message, request_id } => {
+            Self::StreamError {
+                error_type,
+                message,
+                request_id,
+            } => {
                 let kind = match error_type.as_str() {
                     "overloaded_error" => ErrorKind::Overloaded,
                     "rate_limit_error" => ErrorKind::RateLimited,
@@ -106,19 +124,28 @@ impl LlmError {
                 KestrelError::new(kind, message.clone()).with_request_id(request_id.clone())
             }
             Self::Connect { url, source } => {
-                let kind = if source.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Network };
-                KestrelError::new(kind, format!("Could not connect to {url}: {}", error_chain(source)))
+                let kind = if source.is_timeout() {
+                    ErrorKind::Timeout
+                } else {
+                    ErrorKind::Network
+                };
+                KestrelError::new(
+                    kind,
+                    format!("Could not connect to {url}: {}", error_chain(source)),
+                )
             }
-            Self::IdleTimeout { secs } => {
-                KestrelError::new(ErrorKind::Timeout, format!("No data arrived for {secs} seconds."))
-            }
+            Self::IdleTimeout { secs } => KestrelError::new(
+                ErrorKind::Timeout,
+                format!("No data arrived for {secs} seconds."),
+            ),
             Self::EndedEarly => KestrelError::new(
                 ErrorKind::StreamInterrupted,
                 "The connection closed before the reply was complete.",
             ),
-            Self::Malformed { what, detail } => {
-                KestrelError::new(ErrorKind::StreamInterrupted, format!("Malformed {what}: {detail}"))
-            }
+            Self::Malformed { what, detail } => KestrelError::new(
+                ErrorKind::StreamInterrupted,
+                format!("Malformed {what}: {detail}"),
+            ),
         }
     }
 }
@@ -170,20 +197,36 @@ mod tests {
 
     #[test]
     fn statuses_map_to_kinds() {
-        assert_eq!(status(401, "authentication_error", "invalid x-api-key"), ErrorKind::InvalidApiKey);
+        assert_eq!(
+            status(401, "authentication_error", "invalid x-api-key"),
+            ErrorKind::InvalidApiKey
+        );
         assert_eq!(status(402, "billing_error", ""), ErrorKind::Billing);
-        assert_eq!(status(403, "permission_error", ""), ErrorKind::PermissionDenied);
+        assert_eq!(
+            status(403, "permission_error", ""),
+            ErrorKind::PermissionDenied
+        );
         assert_eq!(status(404, "not_found_error", ""), ErrorKind::NotFound);
-        assert_eq!(status(413, "request_too_large", ""), ErrorKind::RequestTooLarge);
+        assert_eq!(
+            status(413, "request_too_large", ""),
+            ErrorKind::RequestTooLarge
+        );
         assert_eq!(status(429, "rate_limit_error", ""), ErrorKind::RateLimited);
         assert_eq!(status(500, "api_error", ""), ErrorKind::ProviderError);
         assert_eq!(status(504, "timeout_error", ""), ErrorKind::Timeout);
         assert_eq!(status(529, "overloaded_error", ""), ErrorKind::Overloaded);
         assert_eq!(
-            status(400, "invalid_request_error", "prompt is too long: 210000 tokens > 200000 maximum"),
+            status(
+                400,
+                "invalid_request_error",
+                "prompt is too long: 210000 tokens > 200000 maximum"
+            ),
             ErrorKind::ContextTooLong
         );
-        assert_eq!(status(400, "invalid_request_error", "messages: empty"), ErrorKind::InvalidRequest);
+        assert_eq!(
+            status(400, "invalid_request_error", "messages: empty"),
+            ErrorKind::InvalidRequest
+        );
     }
 
     #[test]

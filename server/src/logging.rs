@@ -18,7 +18,8 @@ const DEFAULT_FILTER: &str = "warn,kestrel=info,kestrel_server=info,kestrel_app=
 /// Installs the global subscriber. Returns `None` if one was installed
 /// already (tests, or a second call).
 pub fn init(log_dir: &Path) -> Option<LogGuard> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let (file_writer, guard) = match std::fs::create_dir_all(log_dir) {
         Ok(()) => {
             let appender = tracing_appender::rolling::never(log_dir, "kestrel.log");
@@ -26,12 +27,18 @@ pub fn init(log_dir: &Path) -> Option<LogGuard> {
             (Some(writer), Some(guard))
         }
         Err(error) => {
-            eprintln!("kestrel: cannot create log directory {}: {error}", log_dir.display());
+            eprintln!(
+                "kestrel: cannot create log directory {}: {error}",
+                log_dir.display()
+            );
             (None, None)
         }
     };
-    let file_layer = file_writer
-        .map(|writer| tracing_subscriber::fmt::layer().with_ansi(false).with_writer(writer));
+    let file_layer = file_writer.map(|writer| {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(writer)
+    });
     let stderr_layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     tracing_subscriber::registry()
         .with(filter)

@@ -51,11 +51,19 @@ pub struct KeyStore {
 impl KeyStore {
     /// Reads `ANTHROPIC_API_KEY` once, at start-up.
     pub fn from_env() -> Self {
-        Self::new(std::env::var("ANTHROPIC_API_KEY").ok().as_deref().and_then(ApiKey::new))
+        Self::new(
+            std::env::var("ANTHROPIC_API_KEY")
+                .ok()
+                .as_deref()
+                .and_then(ApiKey::new),
+        )
     }
 
     pub fn new(env: Option<ApiKey>) -> Self {
-        Self { env, session: RwLock::new(None) }
+        Self {
+            env,
+            session: RwLock::new(None),
+        }
     }
 
     /// The key requests use, and where it came from.
@@ -63,13 +71,19 @@ impl KeyStore {
         if let Some(key) = &self.env {
             return Some((key.clone(), KeySource::Environment));
         }
-        let session = self.session.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let session = self
+            .session
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         session.clone().map(|key| (key, KeySource::Session))
     }
 
     /// Replaces the session key; `None` removes it.
     pub fn set_session(&self, key: Option<ApiKey>) {
-        *self.session.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = key;
+        *self
+            .session
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = key;
     }
 
     pub fn status(&self, base_url: &str) -> KeyStatus {
@@ -79,7 +93,11 @@ impl KeyStore {
                 last_four: Some(key.last_four()),
                 base_url: base_url.to_owned(),
             },
-            None => KeyStatus { source: None, last_four: None, base_url: base_url.to_owned() },
+            None => KeyStatus {
+                source: None,
+                last_four: None,
+                base_url: base_url.to_owned(),
+            },
         }
     }
 }
@@ -108,6 +126,9 @@ mod tests {
         let store = KeyStore::new(ApiKey::new("env-key-wxyz"));
         store.set_session(ApiKey::new("session-key-abcd"));
         let (key, source) = store.active().unwrap();
-        assert_eq!((key.last_four(), source), ("wxyz".to_owned(), KeySource::Environment));
+        assert_eq!(
+            (key.last_four(), source),
+            ("wxyz".to_owned(), KeySource::Environment)
+        );
     }
 }

@@ -137,7 +137,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn ev(event: &str, data: &str) -> SseEvent {
-        SseEvent { event: event.into(), data: data.into() }
+        SseEvent {
+            event: event.into(),
+            data: data.into(),
+        }
     }
 
     fn decode_in_chunks(input: &[u8], cuts: &[usize]) -> Vec<SseEvent> {
@@ -163,7 +166,10 @@ mod tests {
     fn expected() -> Vec<SseEvent> {
         vec![
             ev("message_start", "{\"type\":\"message_start\"}"),
-            ev("content_block_delta", "{\"text\":\"h\u{e9}llo \u{1F980} \u{65E5}\"}"),
+            ev(
+                "content_block_delta",
+                "{\"text\":\"h\u{e9}llo \u{1F980} \u{65E5}\"}",
+            ),
             ev("ping", "{\"type\": \"ping\"}"),
             ev("", "line one\nline two"),
             ev("message_stop", "{\"type\":\"message_stop\"}"),
@@ -179,7 +185,11 @@ mod tests {
     fn every_single_split_point_gives_the_same_events() {
         let bytes = STREAM.as_bytes();
         for cut in 0..=bytes.len() {
-            assert_eq!(decode_in_chunks(bytes, &[cut]), expected(), "split at byte {cut}");
+            assert_eq!(
+                decode_in_chunks(bytes, &[cut]),
+                expected(),
+                "split at byte {cut}"
+            );
         }
     }
 
@@ -202,7 +212,10 @@ mod tests {
     #[test]
     fn cr_and_lf_in_different_chunks_make_one_line_end() {
         let input = b"data: a\r\n\r\ndata: b\r\n\r\n";
-        assert_eq!(decode_in_chunks(input, &[8, 10]), vec![ev("", "a"), ev("", "b")]);
+        assert_eq!(
+            decode_in_chunks(input, &[8, 10]),
+            vec![ev("", "a"), ev("", "b")]
+        );
     }
 
     #[test]
@@ -219,13 +232,21 @@ mod tests {
         let input = b"data\n\ndata:no-space\n\ndata:  two-spaces\n\nevent: e\n\nunknown: x\nid: 7\nretry: 10\n\n";
         assert_eq!(
             decode_in_chunks(input, &[]),
-            vec![ev("", ""), ev("", "no-space"), ev("", " two-spaces"), ev("e", "")]
+            vec![
+                ev("", ""),
+                ev("", "no-space"),
+                ev("", " two-spaces"),
+                ev("e", "")
+            ]
         );
     }
 
     #[test]
     fn invalid_utf8_is_replaced_not_fatal() {
-        assert_eq!(decode_in_chunks(b"data: \xff\n\n", &[]), vec![ev("", "\u{FFFD}")]);
+        assert_eq!(
+            decode_in_chunks(b"data: \xff\n\n", &[]),
+            vec![ev("", "\u{FFFD}")]
+        );
     }
 
     proptest! {

@@ -60,7 +60,10 @@ pub struct Store {
 impl Store {
     /// Wraps an open, migrated connection (see [`schema::open`]).
     pub fn from_connection(conn: Connection, path: &Path) -> Self {
-        Self { conn: Arc::new(Mutex::new(conn)), path: Arc::new(path.to_owned()) }
+        Self {
+            conn: Arc::new(Mutex::new(conn)),
+            path: Arc::new(path.to_owned()),
+        }
     }
 
     pub fn path(&self) -> &Path {

@@ -75,7 +75,10 @@ impl ErrorKind {
 
     /// Whether the fix is in settings (the UI then links there).
     pub fn needs_settings(self) -> bool {
-        matches!(self, Self::NoApiKey | Self::InvalidApiKey | Self::PermissionDenied)
+        matches!(
+            self,
+            Self::NoApiKey | Self::InvalidApiKey | Self::PermissionDenied
+        )
     }
 }
 
@@ -96,7 +99,12 @@ pub struct KestrelError {
 
 impl KestrelError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), request_id: None, retry_after_secs: None }
+        Self {
+            kind,
+            message: message.into(),
+            request_id: None,
+            retry_after_secs: None,
+        }
     }
 
     #[must_use]

@@ -62,9 +62,16 @@ pub enum ToolCallEvent {
     /// The model began a call; its input is still arriving.
     Started { id: String, name: String },
     /// The call's input is complete.
-    Ready { id: String, input: serde_json::Value },
+    Ready {
+        id: String,
+        input: serde_json::Value,
+    },
     /// The call finished; `output` is what the model will see.
-    Finished { id: String, output: String, is_error: bool },
+    Finished {
+        id: String,
+        output: String,
+        is_error: bool,
+    },
 }
 
 /// One event of a turn.
@@ -81,26 +88,47 @@ pub enum ChatEvent {
         assistant_message_id: MessageId,
     },
     /// More reply text for content block `index`.
-    TextDelta { index: u32, text: String },
+    TextDelta {
+        index: u32,
+        text: String,
+    },
     /// More thinking text for content block `index`.
-    ThinkingDelta { index: u32, thinking: String },
+    ThinkingDelta {
+        index: u32,
+        thinking: String,
+    },
     ToolCall(ToolCallEvent),
-    AgentState { state: AgentState },
+    AgentState {
+        state: AgentState,
+    },
     /// Cumulative usage of the turn so far.
-    Usage { usage: Usage },
+    Usage {
+        usage: Usage,
+    },
     /// The turn failed. `message` is the partial reply as saved, if the
     /// model had produced anything.
-    Error { error: KestrelError, message: Option<Message> },
+    Error {
+        error: KestrelError,
+        message: Option<Message>,
+    },
     /// The turn finished; `message` is the reply as saved.
-    Done { message: Message, stop_reason: Option<StopReason> },
+    Done {
+        message: Message,
+        stop_reason: Option<StopReason>,
+    },
     /// The user stopped the turn; `message` is the partial reply as saved.
-    Cancelled { message: Option<Message> },
+    Cancelled {
+        message: Option<Message>,
+    },
 }
 
 impl ChatEvent {
     /// Whether this event ends the turn.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, Self::Error { .. } | Self::Done { .. } | Self::Cancelled { .. })
+        matches!(
+            self,
+            Self::Error { .. } | Self::Done { .. } | Self::Cancelled { .. }
+        )
     }
 }
 
@@ -115,29 +143,47 @@ mod tests {
     fn events_are_tagged_snake_case_and_round_trip() {
         let cases = vec![
             (
-                ChatEvent::ThinkingDelta { index: 0, thinking: "so".into() },
+                ChatEvent::ThinkingDelta {
+                    index: 0,
+                    thinking: "so".into(),
+                },
                 json!({"type": "thinking_delta", "index": 0, "thinking": "so"}),
             ),
             (
-                ChatEvent::AgentState { state: AgentState::AwaitingApproval },
+                ChatEvent::AgentState {
+                    state: AgentState::AwaitingApproval,
+                },
                 json!({"type": "agent_state", "state": "awaiting_approval"}),
             ),
             (
-                ChatEvent::ToolCall(ToolCallEvent::Started { id: "t".into(), name: "shell".into() }),
+                ChatEvent::ToolCall(ToolCallEvent::Started {
+                    id: "t".into(),
+                    name: "shell".into(),
+                }),
                 json!({"type": "tool_call", "phase": "started", "id": "t", "name": "shell"}),
             ),
             (
-                ChatEvent::Usage { usage: Usage { input_tokens: 3, output_tokens: 5, ..Usage::default() } },
+                ChatEvent::Usage {
+                    usage: Usage {
+                        input_tokens: 3,
+                        output_tokens: 5,
+                        ..Usage::default()
+                    },
+                },
                 json!({"type": "usage", "usage": {"input_tokens": 3, "output_tokens": 5, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}),
             ),
             (
                 ChatEvent::Error {
-                    error: KestrelError::new(ErrorKind::RateLimited, "slow down").with_retry_after(7),
+                    error: KestrelError::new(ErrorKind::RateLimited, "slow down")
+                        .with_retry_after(7),
                     message: None,
                 },
                 json!({"type": "error", "error": {"kind": "rate_limited", "message": "slow down", "retry_after_secs": 7}, "message": null}),
             ),
-            (ChatEvent::Cancelled { message: None }, json!({"type": "cancelled", "message": null})),
+            (
+                ChatEvent::Cancelled { message: None },
+                json!({"type": "cancelled", "message": null}),
+            ),
         ];
         for (event, wire) in cases {
             assert_eq!(serde_json::to_value(&event).unwrap(), wire);
@@ -180,6 +226,9 @@ mod tests {
 
     #[test]
     fn unknown_stop_reasons_do_not_fail() {
-        assert_eq!(serde_json::from_value::<StopReason>(json!("brand_new")).unwrap(), StopReason::Other);
+        assert_eq!(
+            serde_json::from_value::<StopReason>(json!("brand_new")).unwrap(),
+            StopReason::Other
+        );
     }
 }

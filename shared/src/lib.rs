@@ -22,6 +22,7 @@
 mod conversation;
 mod error;
 mod event;
+pub mod frame;
 mod ids;
 mod message;
 mod settings;

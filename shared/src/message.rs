@@ -141,9 +141,15 @@ mod tests {
 
     #[test]
     fn every_block_kind_matches_the_api_shape() {
-        round_trip(ContentBlock::text("hi"), json!({"type": "text", "text": "hi"}));
         round_trip(
-            ContentBlock::Thinking { thinking: "hmm".into(), signature: "EqQB".into() },
+            ContentBlock::text("hi"),
+            json!({"type": "text", "text": "hi"}),
+        );
+        round_trip(
+            ContentBlock::Thinking {
+                thinking: "hmm".into(),
+                signature: "EqQB".into(),
+            },
             json!({"type": "thinking", "thinking": "hmm", "signature": "EqQB"}),
         );
         round_trip(
@@ -168,13 +174,18 @@ mod tests {
         );
         round_trip(
             ContentBlock::Image {
-                source: MediaSource::Base64 { media_type: "image/png".into(), data: "iVBO".into() },
+                source: MediaSource::Base64 {
+                    media_type: "image/png".into(),
+                    data: "iVBO".into(),
+                },
             },
             json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"}}),
         );
         round_trip(
             ContentBlock::Document {
-                source: MediaSource::Url { url: "https://example.com/a.pdf".into() },
+                source: MediaSource::Url {
+                    url: "https://example.com/a.pdf".into(),
+                },
                 title: Some("A".into()),
             },
             json!({"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}, "title": "A"}),
@@ -189,7 +200,10 @@ mod tests {
             parent_id: None,
             role: Role::Assistant,
             content: vec![
-                ContentBlock::Thinking { thinking: "secret".into(), signature: String::new() },
+                ContentBlock::Thinking {
+                    thinking: "secret".into(),
+                    signature: String::new(),
+                },
                 ContentBlock::text("one"),
                 ContentBlock::text("two"),
             ],
@@ -199,7 +213,8 @@ mod tests {
             created_at: Timestamp(0),
         };
         assert_eq!(message.text(), "one\n\ntwo");
-        let back: Message = serde_json::from_str(&serde_json::to_string(&message).unwrap()).unwrap();
+        let back: Message =
+            serde_json::from_str(&serde_json::to_string(&message).unwrap()).unwrap();
         assert_eq!(back, message);
     }
 }

@@ -20,6 +20,7 @@ pub fn App() -> Element {
         div {
             class: "app",
             "data-theme": theme.as_attr(),
+            "data-ready": if (state.ready)() { "true" } else { "false" },
             tabindex: "-1",
             onkeydown: move |evt: KeyboardEvent| {
                 if evt.key() == Key::Escape && state.turn.peek().is_some() {

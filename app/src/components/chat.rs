@@ -13,7 +13,11 @@ pub fn ChatPane() -> Element {
         Some(c) if !c.title.is_empty() => c.title.clone(),
         _ => "New conversation".to_owned(),
     };
-    let has_prompt = state.current.read().as_ref().is_some_and(|c| !c.system_prompt.is_empty());
+    let has_prompt = state
+        .current
+        .read()
+        .as_ref()
+        .is_some_and(|c| !c.system_prompt.is_empty());
     rsx! {
         main { class: "chat",
             header { class: "chat-head",
@@ -47,7 +51,12 @@ pub fn ChatPane() -> Element {
 #[component]
 fn SystemPromptEditor() -> Element {
     let mut state = use_context::<ChatState>();
-    let initial = state.current.peek().as_ref().map(|c| c.system_prompt.clone()).unwrap_or_default();
+    let initial = state
+        .current
+        .peek()
+        .as_ref()
+        .map(|c| c.system_prompt.clone())
+        .unwrap_or_default();
     let mut prompt = use_signal(move || initial);
     rsx! {
         div { class: "system-prompt",

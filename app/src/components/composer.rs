@@ -13,7 +13,11 @@ pub fn Composer() -> Element {
     let busy = state.turn.read().is_some();
     let streaming_here = state.streaming_here();
     let empty = state.draft.read().trim().is_empty();
-    let no_key = state.key_status.read().as_ref().is_some_and(|k| !k.is_configured());
+    let no_key = state
+        .key_status
+        .read()
+        .as_ref()
+        .is_some_and(|k| !k.is_configured());
     rsx! {
         div { class: "composer",
             div { class: "composer-box",

@@ -64,7 +64,9 @@ fn ContentBlockView(block: ContentBlock) -> Element {
                 div { class: "text", "{thinking}" }
             }
         },
-        ContentBlock::RedactedThinking { .. } => rsx! { div { class: "thinking", "Thinking (redacted)" } },
+        ContentBlock::RedactedThinking { .. } => {
+            rsx! { div { class: "thinking", "Thinking (redacted)" } }
+        }
         ContentBlock::ToolUse { name, input, .. } => {
             let input = serde_json::to_string_pretty(&input).unwrap_or_default();
             rsx! {

@@ -12,8 +12,12 @@ pub fn SettingsDialog() -> Element {
     let mut key_input = use_signal(String::new);
     let status = state.key_status.read().clone().unwrap_or_default();
     let key_line = match (status.source, status.last_four.as_deref()) {
-        (Some(KeySource::Environment), Some(four)) => format!("Using ANTHROPIC_API_KEY from the environment (…{four})."),
-        (Some(KeySource::Session), Some(four)) => format!("Using the key entered here (…{four}), kept in memory until Kestrel exits."),
+        (Some(KeySource::Environment), Some(four)) => {
+            format!("Using ANTHROPIC_API_KEY from the environment (…{four}).")
+        }
+        (Some(KeySource::Session), Some(four)) => {
+            format!("Using the key entered here (…{four}), kept in memory until Kestrel exits.")
+        }
         _ => "No API key is configured.".to_owned(),
     };
     let from_env = status.source == Some(KeySource::Environment);

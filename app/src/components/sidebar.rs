@@ -41,7 +41,11 @@ pub fn Sidebar() -> Element {
 fn ConversationItem(conversation: Conversation, active: bool) -> Element {
     let state = use_context::<ChatState>();
     let id = conversation.id;
-    let title = if conversation.title.is_empty() { "New conversation".to_owned() } else { conversation.title };
+    let title = if conversation.title.is_empty() {
+        "New conversation".to_owned()
+    } else {
+        conversation.title
+    };
     rsx! {
         li {
             button {

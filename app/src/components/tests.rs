@@ -3,8 +3,7 @@
 
 use dioxus::prelude::*;
 use kestrel_shared::{
-    AgentState, ContentBlock, KeySource, KeyStatus, Message, MessageStatus, Role,
-    Timestamp,
+    AgentState, ContentBlock, KeySource, KeyStatus, Message, MessageStatus, Role, Timestamp,
 };
 use pretty_assertions::assert_eq;
 
@@ -39,7 +38,11 @@ fn Harness(props: HarnessProps) -> Element {
         state.draft.set(init.draft);
         state.key_status.set(init.key_status);
         if let Some((agent_state, text)) = init.live {
-            state.turn.set(Some(LiveTurn { turn_id: None, conversation_id: None, state: agent_state }));
+            state.turn.set(Some(LiveTurn {
+                turn_id: None,
+                conversation_id: None,
+                state: agent_state,
+            }));
             state.live_text.set(text);
         }
         state
@@ -76,7 +79,13 @@ fn id<T: std::str::FromStr<Err = kestrel_shared::IdParseError>>(n: u64) -> T {
 
 #[test]
 fn empty_transcript_invites_a_first_message() {
-    let html = render(HarnessProps { show: Show::Transcript, messages: vec![], draft: String::new(), live: None, key_status: None });
+    let html = render(HarnessProps {
+        show: Show::Transcript,
+        messages: vec![],
+        draft: String::new(),
+        live: None,
+        key_status: None,
+    });
     assert_eq!(
         html,
         "<div class=\"empty-state\"><h1>What can I help with?</h1><p>Ask anything. Replies stream in as they are written.</p></div>"
@@ -88,8 +97,18 @@ fn transcript_renders_each_message_escaped_with_its_status() {
     let html = render(HarnessProps {
         show: Show::Transcript,
         messages: vec![
-            message(1, Role::User, vec![ContentBlock::text("Is <b>this</b> bold?")], MessageStatus::Complete),
-            message(2, Role::Assistant, vec![ContentBlock::text("No & it")], MessageStatus::Cancelled),
+            message(
+                1,
+                Role::User,
+                vec![ContentBlock::text("Is <b>this</b> bold?")],
+                MessageStatus::Complete,
+            ),
+            message(
+                2,
+                Role::Assistant,
+                vec![ContentBlock::text("No & it")],
+                MessageStatus::Cancelled,
+            ),
         ],
         draft: String::new(),
         live: None,
@@ -110,7 +129,12 @@ fn transcript_renders_each_message_escaped_with_its_status() {
 fn the_streaming_reply_renders_after_the_finished_messages() {
     let html = render(HarnessProps {
         show: Show::Transcript,
-        messages: vec![message(1, Role::User, vec![ContentBlock::text("hi")], MessageStatus::Complete)],
+        messages: vec![message(
+            1,
+            Role::User,
+            vec![ContentBlock::text("hi")],
+            MessageStatus::Complete,
+        )],
         draft: String::new(),
         live: Some((AgentState::Streaming, "Hel".into())),
         key_status: None,
@@ -129,14 +153,29 @@ fn the_streaming_reply_renders_after_the_finished_messages() {
         live: Some((AgentState::Thinking, String::new())),
         key_status: None,
     });
-    assert!(thinking.contains("<div class=\"pending cursor\">Thinking</div>"), "{thinking}");
+    assert!(
+        thinking.contains("<div class=\"pending cursor\">Thinking</div>"),
+        "{thinking}"
+    );
 }
 
 #[test]
 fn composer_with_an_empty_draft_cannot_send() {
-    let html = render(HarnessProps { show: Show::Composer, messages: vec![], draft: "   ".into(), live: None, key_status: None });
-    assert!(html.contains("<button class=\"primary send\" disabled=true>Send</button>"), "{html}");
-    assert!(html.contains("<span class=\"token-count\" aria-live=\"off\">≈ 1 tokens</span>"), "{html}");
+    let html = render(HarnessProps {
+        show: Show::Composer,
+        messages: vec![],
+        draft: "   ".into(),
+        live: None,
+        key_status: None,
+    });
+    assert!(
+        html.contains("<button class=\"primary send\" disabled=true>Send</button>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<span class=\"token-count\" aria-live=\"off\">≈ 1 tokens</span>"),
+        "{html}"
+    );
 }
 
 #[test]
@@ -146,10 +185,17 @@ fn composer_counts_tokens_and_enables_send() {
         messages: vec![],
         draft: "Hello, world!".into(),
         live: None,
-        key_status: Some(KeyStatus { source: Some(KeySource::Session), last_four: Some("abcd".into()), base_url: "u".into() }),
+        key_status: Some(KeyStatus {
+            source: Some(KeySource::Session),
+            last_four: Some("abcd".into()),
+            base_url: "u".into(),
+        }),
     });
     assert!(html.contains("≈ 6 tokens"), "{html}");
-    assert!(html.contains("<button class=\"primary send\">Send</button>"), "{html}");
+    assert!(
+        html.contains("<button class=\"primary send\">Send</button>"),
+        "{html}"
+    );
     assert!(html.contains("placeholder=\"Message Kestrel…\""), "{html}");
 }
 
@@ -162,7 +208,13 @@ fn composer_shows_stop_while_a_reply_streams_and_asks_for_a_key_without_one() {
         live: Some((AgentState::Streaming, "x".into())),
         key_status: Some(KeyStatus::default()),
     });
-    assert!(html.contains("<button class=\"stop\" title=\"Stop (Esc)\">Stop</button>"), "{html}");
+    assert!(
+        html.contains("<button class=\"stop\" title=\"Stop (Esc)\">Stop</button>"),
+        "{html}"
+    );
     assert!(!html.contains("class=\"primary send\""), "{html}");
-    assert!(html.contains("placeholder=\"Add an API key in Settings to start…\""), "{html}");
+    assert!(
+        html.contains("placeholder=\"Add an API key in Settings to start…\""),
+        "{html}"
+    );
 }

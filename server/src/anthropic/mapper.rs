@@ -14,8 +14,15 @@ use crate::llm::{CompletionEvent, LlmError};
 #[derive(Debug)]
 enum OpenBlock {
     Text,
-    Thinking { signature: String, thinking: String },
-    ToolUse { id: String, name: String, json: String },
+    Thinking {
+        signature: String,
+        thinking: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        json: String,
+    },
     Other,
 }
 
@@ -30,7 +37,10 @@ pub struct EventMapper {
 
 impl EventMapper {
     pub fn new(request_id: Option<String>) -> Self {
-        Self { request_id, ..Self::default() }
+        Self {
+            request_id,
+            ..Self::default()
+        }
     }
 
     /// Whether `message_stop` has arrived.
@@ -39,16 +49,26 @@ impl EventMapper {
     }
 
     /// Maps one event, pushing zero or more completion events onto `out`.
-    pub fn map(&mut self, event: StreamEvent, out: &mut Vec<CompletionEvent>) -> Result<(), LlmError> {
+    pub fn map(
+        &mut self,
+        event: StreamEvent,
+        out: &mut Vec<CompletionEvent>,
+    ) -> Result<(), LlmError> {
         match event {
             StreamEvent::MessageStart { message } => {
                 if let Some(usage) = message.usage {
                     usage.apply_to(&mut self.usage);
                 }
-                out.push(CompletionEvent::Started { message_id: message.id, model: message.model });
+                out.push(CompletionEvent::Started {
+                    message_id: message.id,
+                    model: message.model,
+                });
                 out.push(CompletionEvent::Usage(self.usage));
             }
-            StreamEvent::ContentBlockStart { index, content_block } => {
+            StreamEvent::ContentBlockStart {
+                index,
+                content_block,
+            } => {
                 let block = match content_block {
                     StartBlock::Text { text } => {
                         if !text.is_empty() {
@@ -58,9 +78,15 @@ impl EventMapper {
                     }
                     StartBlock::Thinking { thinking } => {
                         if !thinking.is_empty() {
-                            out.push(CompletionEvent::Thinking { index, thinking: thinking.clone() });
+                            out.push(CompletionEvent::Thinking {
+                                index,
+                                thinking: thinking.clone(),
+                            });
                         }
-                        OpenBlock::Thinking { signature: String::new(), thinking }
+                        OpenBlock::Thinking {
+                            signature: String::new(),
+                            thinking,
+                        }
                     }
                     StartBlock::RedactedThinking { data } => {
                         out.push(CompletionEvent::BlockStopped {
@@ -69,29 +95,48 @@ impl EventMapper {
                         });
                         OpenBlock::Other
                     }
-                    StartBlock::ToolUse { id, name } => OpenBlock::ToolUse { id, name, json: String::new() },
+                    StartBlock::ToolUse { id, name } => OpenBlock::ToolUse {
+                        id,
+                        name,
+                        json: String::new(),
+                    },
                     StartBlock::Other => OpenBlock::Other,
                 };
                 self.open.insert(index, block);
             }
-            StreamEvent::ContentBlockDelta { index, delta } => match (delta, self.open.get_mut(&index)) {
-                (Delta::TextDelta { text }, _) => out.push(CompletionEvent::Text { index, text }),
-                (Delta::ThinkingDelta { thinking }, Some(OpenBlock::Thinking { thinking: all, .. })) => {
-                    all.push_str(&thinking);
-                    out.push(CompletionEvent::Thinking { index, thinking });
+            StreamEvent::ContentBlockDelta { index, delta } => {
+                match (delta, self.open.get_mut(&index)) {
+                    (Delta::TextDelta { text }, _) => {
+                        out.push(CompletionEvent::Text { index, text })
+                    }
+                    (
+                        Delta::ThinkingDelta { thinking },
+                        Some(OpenBlock::Thinking { thinking: all, .. }),
+                    ) => {
+                        all.push_str(&thinking);
+                        out.push(CompletionEvent::Thinking { index, thinking });
+                    }
+                    (Delta::ThinkingDelta { thinking }, _) => {
+                        out.push(CompletionEvent::Thinking { index, thinking })
+                    }
+                    (
+                        Delta::SignatureDelta { signature },
+                        Some(OpenBlock::Thinking { signature: sig, .. }),
+                    ) => {
+                        // Arrives once; kept exactly as sent.
+                        *sig = signature.clone();
+                        out.push(CompletionEvent::ThinkingSignature { index, signature });
+                    }
+                    (
+                        Delta::InputJsonDelta { partial_json },
+                        Some(OpenBlock::ToolUse { json, .. }),
+                    ) => {
+                        json.push_str(&partial_json);
+                    }
+                    // Citations and unknown deltas are not shown yet.
+                    _ => {}
                 }
-                (Delta::ThinkingDelta { thinking }, _) => out.push(CompletionEvent::Thinking { index, thinking }),
-                (Delta::SignatureDelta { signature }, Some(OpenBlock::Thinking { signature: sig, .. })) => {
-                    // Arrives once; kept exactly as sent.
-                    *sig = signature.clone();
-                    out.push(CompletionEvent::ThinkingSignature { index, signature });
-                }
-                (Delta::InputJsonDelta { partial_json }, Some(OpenBlock::ToolUse { json, .. })) => {
-                    json.push_str(&partial_json);
-                }
-                // Citations and unknown deltas are not shown yet.
-                _ => {}
-            },
+            }
             StreamEvent::ContentBlockStop { index } => {
                 let block = match self.open.remove(&index) {
                     Some(OpenBlock::ToolUse { id, name, json }) => {
@@ -105,9 +150,13 @@ impl EventMapper {
                         };
                         Some(ContentBlock::ToolUse { id, name, input })
                     }
-                    Some(OpenBlock::Thinking { signature, thinking }) => {
-                        Some(ContentBlock::Thinking { thinking, signature })
-                    }
+                    Some(OpenBlock::Thinking {
+                        signature,
+                        thinking,
+                    }) => Some(ContentBlock::Thinking {
+                        thinking,
+                        signature,
+                    }),
                     Some(OpenBlock::Text | OpenBlock::Other) | None => None,
                 };
                 out.push(CompletionEvent::BlockStopped { index, block });
@@ -118,7 +167,9 @@ impl EventMapper {
                     out.push(CompletionEvent::Usage(self.usage));
                 }
                 if delta.stop_reason.is_some() {
-                    out.push(CompletionEvent::Stopped { stop_reason: delta.stop_reason });
+                    out.push(CompletionEvent::Stopped {
+                        stop_reason: delta.stop_reason,
+                    });
                 }
             }
             StreamEvent::MessageStop => self.stopped = true,
@@ -166,16 +217,31 @@ mod tests {
             json!({"type":"message_stop"}),
         ]);
         assert!(error.is_none());
-        let usage = |output| Usage { input_tokens: 10, output_tokens: output, ..Usage::default() };
+        let usage = |output| Usage {
+            input_tokens: 10,
+            output_tokens: output,
+            ..Usage::default()
+        };
         assert_eq!(
             events,
             vec![
-                CompletionEvent::Started { message_id: "msg_1".into(), model: "m".into() },
+                CompletionEvent::Started {
+                    message_id: "msg_1".into(),
+                    model: "m".into()
+                },
                 CompletionEvent::Usage(usage(1)),
-                CompletionEvent::Text { index: 0, text: "Hi".into() },
-                CompletionEvent::BlockStopped { index: 0, block: None },
+                CompletionEvent::Text {
+                    index: 0,
+                    text: "Hi".into()
+                },
+                CompletionEvent::BlockStopped {
+                    index: 0,
+                    block: None
+                },
                 CompletionEvent::Usage(usage(5)),
-                CompletionEvent::Stopped { stop_reason: Some(StopReason::EndTurn) },
+                CompletionEvent::Stopped {
+                    stop_reason: Some(StopReason::EndTurn)
+                },
             ]
         );
     }
@@ -199,7 +265,10 @@ mod tests {
             [
                 CompletionEvent::BlockStopped {
                     index: 0,
-                    block: Some(ContentBlock::Thinking { thinking: "Let me".into(), signature: "EqQBCgIYAhIM".into() }),
+                    block: Some(ContentBlock::Thinking {
+                        thinking: "Let me".into(),
+                        signature: "EqQBCgIYAhIM".into()
+                    }),
                 },
                 CompletionEvent::BlockStopped {
                     index: 1,
@@ -220,15 +289,30 @@ mod tests {
             json!({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"a\": "}}),
             json!({"type":"content_block_stop","index":0}),
         ]);
-        assert!(matches!(error, Some(LlmError::Malformed { what: "tool input", .. })));
+        assert!(matches!(
+            error,
+            Some(LlmError::Malformed {
+                what: "tool input",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn mid_stream_error_event_carries_type_and_request_id() {
-        let (_, error) = run(vec![json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})]);
+        let (_, error) = run(vec![
+            json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}),
+        ]);
         match error {
-            Some(LlmError::StreamError { error_type, message, request_id }) => {
-                assert_eq!((error_type.as_str(), message.as_str(), request_id.as_deref()), ("overloaded_error", "Overloaded", Some("req_1")));
+            Some(LlmError::StreamError {
+                error_type,
+                message,
+                request_id,
+            }) => {
+                assert_eq!(
+                    (error_type.as_str(), message.as_str(), request_id.as_deref()),
+                    ("overloaded_error", "Overloaded", Some("req_1"))
+                );
             }
             other => panic!("unexpected {other:?}"),
         }

@@ -27,14 +27,30 @@ pub struct WireMessage<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StreamEvent {
-    MessageStart { message: MessageStart },
-    ContentBlockStart { index: u32, content_block: StartBlock },
-    ContentBlockDelta { index: u32, delta: Delta },
-    ContentBlockStop { index: u32 },
-    MessageDelta { delta: MessageDeltaBody, #[serde(default)] usage: Option<WireUsage> },
+    MessageStart {
+        message: MessageStart,
+    },
+    ContentBlockStart {
+        index: u32,
+        content_block: StartBlock,
+    },
+    ContentBlockDelta {
+        index: u32,
+        delta: Delta,
+    },
+    ContentBlockStop {
+        index: u32,
+    },
+    MessageDelta {
+        delta: MessageDeltaBody,
+        #[serde(default)]
+        usage: Option<WireUsage>,
+    },
     MessageStop,
     Ping,
-    Error { error: ErrorBody },
+    Error {
+        error: ErrorBody,
+    },
 }
 
 /// The event names [`StreamEvent`] knows. Any other name is an unknown
@@ -85,11 +101,21 @@ pub enum StartBlock {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Delta {
-    TextDelta { text: String },
-    InputJsonDelta { partial_json: String },
-    ThinkingDelta { thinking: String },
-    SignatureDelta { signature: String },
-    CitationsDelta { citation: serde_json::Value },
+    TextDelta {
+        text: String,
+    },
+    InputJsonDelta {
+        partial_json: String,
+    },
+    ThinkingDelta {
+        thinking: String,
+    },
+    SignatureDelta {
+        signature: String,
+    },
+    CitationsDelta {
+        citation: serde_json::Value,
+    },
     #[serde(other)]
     Other,
 }
@@ -158,7 +184,10 @@ mod tests {
             model: "claude-sonnet-4-5",
             max_tokens: 1024,
             system: "be brief",
-            messages: vec![WireMessage { role: Role::User, content: &content }],
+            messages: vec![WireMessage {
+                role: Role::User,
+                content: &content,
+            }],
             stream: true,
         };
         assert_eq!(
@@ -180,11 +209,23 @@ mod tests {
             "content_block": {"type": "web_search_tool_result", "tool_use_id": "x", "content": []}
         }))
         .unwrap();
-        assert!(matches!(event, StreamEvent::ContentBlockStart { index: 2, content_block: StartBlock::Other }));
+        assert!(matches!(
+            event,
+            StreamEvent::ContentBlockStart {
+                index: 2,
+                content_block: StartBlock::Other
+            }
+        ));
         let event: StreamEvent = serde_json::from_value(json!({
             "type": "content_block_delta", "index": 0, "delta": {"type": "brand_new_delta", "x": 1}
         }))
         .unwrap();
-        assert!(matches!(event, StreamEvent::ContentBlockDelta { delta: Delta::Other, .. }));
+        assert!(matches!(
+            event,
+            StreamEvent::ContentBlockDelta {
+                delta: Delta::Other,
+                ..
+            }
+        ));
     }
 }

@@ -2,8 +2,8 @@
 //! connection (through [`super::Store::call`] in the app, directly in tests).
 
 use kestrel_shared::{
-    ContentBlock, Conversation, ConversationId, Message, MessageId, MessageStatus, Role, Settings, Theme,
-    Timestamp, Usage,
+    ContentBlock, Conversation, ConversationId, Message, MessageId, MessageStatus, Role, Settings,
+    Theme, Timestamp, Usage,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -23,7 +23,8 @@ pub fn new_uuid() -> uuid::Uuid {
     uuid::Uuid::now_v7()
 }
 
-const CONVERSATION_COLUMNS: &str = "id, title, system_prompt, model, active_leaf, created_at, updated_at";
+const CONVERSATION_COLUMNS: &str =
+    "id, title, system_prompt, model, active_leaf, created_at, updated_at";
 
 fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
@@ -31,9 +32,17 @@ fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
         title: row.get(1)?,
         system_prompt: row.get(2)?,
         model: row.get(3)?,
-        active_leaf: row.get::<_, Option<String>>(4)?.map(|s| s.parse()).transpose().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
-        })?,
+        active_leaf: row
+            .get::<_, Option<String>>(4)?
+            .map(|s| s.parse())
+            .transpose()
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    4,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?,
         created_at: Timestamp(row.get(5)?),
         updated_at: Timestamp(row.get(6)?),
     })
@@ -44,12 +53,17 @@ where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
     let text: String = row.get(index)?;
-    text.parse()
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// Creates an empty conversation.
-pub fn create_conversation(conn: &Connection, model: &str, system_prompt: &str) -> Result<Conversation, StoreError> {
+pub fn create_conversation(
+    conn: &Connection,
+    model: &str,
+    system_prompt: &str,
+) -> Result<Conversation, StoreError> {
     let at = now();
     let conversation = Conversation {
         id: ConversationId::from_uuid(new_uuid()),
@@ -84,7 +98,10 @@ pub fn get_conversation(conn: &Connection, id: ConversationId) -> Result<Convers
         conversation_from_row,
     )
     .optional()?
-    .ok_or_else(|| StoreError::NotFound { what: "conversation", id: id.to_string() })
+    .ok_or_else(|| StoreError::NotFound {
+        what: "conversation",
+        id: id.to_string(),
+    })
 }
 
 /// Changes a conversation's title and/or system prompt.
@@ -100,12 +117,16 @@ pub fn update_conversation(
         params![id.to_string(), title, system_prompt, now().0],
     )?;
     if changed == 0 {
-        return Err(StoreError::NotFound { what: "conversation", id: id.to_string() });
+        return Err(StoreError::NotFound {
+            what: "conversation",
+            id: id.to_string(),
+        });
     }
     get_conversation(conn, id)
 }
 
-const MESSAGE_COLUMNS: &str = "id, conversation_id, parent_id, role, content, status, model, usage, created_at";
+const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, parent_id, role, content, status, model, usage, created_at";
 
 /// A message row before its JSON columns are decoded.
 struct RawMessage {
@@ -147,7 +168,10 @@ fn encode<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String, 
 
 /// Enum columns are stored as their serde names.
 fn enum_text<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    match serde_json::to_value(value).map_err(|source| StoreError::Decode { what: "enum", source })? {
+    match serde_json::to_value(value).map_err(|source| StoreError::Decode {
+        what: "enum",
+        source,
+    })? {
         serde_json::Value::String(s) => Ok(s),
         other => Ok(other.to_string()),
     }
@@ -163,7 +187,11 @@ impl RawMessage {
             content: decode::<Vec<ContentBlock>>("message content", &self.content)?,
             status: decode::<MessageStatus>("message status", &format!("\"{}\"", self.status))?,
             model: self.model,
-            usage: self.usage.as_deref().map(|u| decode::<Usage>("usage", u)).transpose()?,
+            usage: self
+                .usage
+                .as_deref()
+                .map(|u| decode::<Usage>("usage", u))
+                .transpose()?,
             created_at: Timestamp(self.created_at),
         })
     }
@@ -173,7 +201,9 @@ impl RawMessage {
 pub fn insert_message(conn: &mut Connection, message: &Message) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     tx.execute(
-        &format!("INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+        &format!(
+            "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        ),
         params![
             message.id.to_string(),
             message.conversation_id.to_string(),
@@ -182,7 +212,11 @@ pub fn insert_message(conn: &mut Connection, message: &Message) -> Result<(), St
             encode("message content", &message.content)?,
             enum_text(&message.status)?,
             message.model,
-            message.usage.as_ref().map(|u| encode("usage", u)).transpose()?,
+            message
+                .usage
+                .as_ref()
+                .map(|u| encode("usage", u))
+                .transpose()?,
             message.created_at.0,
         ],
     )?;
@@ -191,19 +225,34 @@ pub fn insert_message(conn: &mut Connection, message: &Message) -> Result<(), St
     Ok(())
 }
 
-fn set_active_leaf_tx(conn: &Connection, conversation: ConversationId, leaf: Option<MessageId>) -> Result<(), StoreError> {
+fn set_active_leaf_tx(
+    conn: &Connection,
+    conversation: ConversationId,
+    leaf: Option<MessageId>,
+) -> Result<(), StoreError> {
     let changed = conn.execute(
         "UPDATE conversations SET active_leaf = ?2, updated_at = ?3 WHERE id = ?1",
-        params![conversation.to_string(), leaf.map(|l| l.to_string()), now().0],
+        params![
+            conversation.to_string(),
+            leaf.map(|l| l.to_string()),
+            now().0
+        ],
     )?;
     if changed == 0 {
-        return Err(StoreError::NotFound { what: "conversation", id: conversation.to_string() });
+        return Err(StoreError::NotFound {
+            what: "conversation",
+            id: conversation.to_string(),
+        });
     }
     Ok(())
 }
 
 /// Sets a conversation's title only if it has none yet.
-pub fn set_title_if_empty(conn: &Connection, conversation: ConversationId, title: &str) -> Result<(), StoreError> {
+pub fn set_title_if_empty(
+    conn: &Connection,
+    conversation: ConversationId,
+    title: &str,
+) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE conversations SET title = ?2 WHERE id = ?1 AND title = ''",
         params![conversation.to_string(), title],
@@ -229,16 +278,26 @@ pub fn update_message(
         ],
     )?;
     if changed == 0 {
-        return Err(StoreError::NotFound { what: "message", id: id.to_string() });
+        return Err(StoreError::NotFound {
+            what: "message",
+            id: id.to_string(),
+        });
     }
     Ok(())
 }
 
 pub fn get_message(conn: &Connection, id: MessageId) -> Result<Message, StoreError> {
-    conn.query_row(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"), [id.to_string()], raw_message)
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound { what: "message", id: id.to_string() })?
-        .decode()
+    conn.query_row(
+        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"),
+        [id.to_string()],
+        raw_message,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound {
+        what: "message",
+        id: id.to_string(),
+    })?
+    .decode()
 }
 
 /// The messages from the root to `leaf`, oldest first.
@@ -251,14 +310,22 @@ pub fn path_to(conn: &Connection, leaf: MessageId) -> Result<Vec<Message>, Store
             WHERE m.parent_id IS NOT NULL
          )
          SELECT {} FROM path JOIN messages m ON m.id = path.id ORDER BY path.depth DESC",
-        MESSAGE_COLUMNS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ")
+        MESSAGE_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     ))?;
     let rows = stmt.query_map([leaf.to_string()], raw_message)?;
-    rows.map(|row| row.map_err(StoreError::from).and_then(RawMessage::decode)).collect()
+    rows.map(|row| row.map_err(StoreError::from).and_then(RawMessage::decode))
+        .collect()
 }
 
 /// The active branch of a conversation, oldest first.
-pub fn active_path(conn: &Connection, conversation: &Conversation) -> Result<Vec<Message>, StoreError> {
+pub fn active_path(
+    conn: &Connection,
+    conversation: &Conversation,
+) -> Result<Vec<Message>, StoreError> {
     match conversation.active_leaf {
         Some(leaf) => path_to(conn, leaf),
         None => Ok(Vec::new()),
@@ -269,15 +336,23 @@ pub fn active_path(conn: &Connection, conversation: &Conversation) -> Result<Vec
 pub fn mark_interrupted(conn: &mut Connection) -> Result<usize, StoreError> {
     Ok(conn.execute(
         "UPDATE messages SET status = ?1 WHERE status = ?2",
-        params![enum_text(&MessageStatus::Interrupted)?, enum_text(&MessageStatus::Streaming)?],
+        params![
+            enum_text(&MessageStatus::Interrupted)?,
+            enum_text(&MessageStatus::Streaming)?
+        ],
     )?)
 }
 
 const THEME_KEY: &str = "theme";
 
 pub fn load_settings(conn: &Connection) -> Result<Settings, StoreError> {
-    let theme: Option<String> =
-        conn.query_row("SELECT value FROM settings WHERE key = ?1", [THEME_KEY], |r| r.get(0)).optional()?;
+    let theme: Option<String> = conn
+        .query_row(
+            "SELECT value FROM settings WHERE key = ?1",
+            [THEME_KEY],
+            |r| r.get(0),
+        )
+        .optional()?;
     let theme = match theme {
         Some(text) => decode::<Theme>("theme", &text).unwrap_or_default(),
         None => Theme::default(),
@@ -305,7 +380,12 @@ mod tests {
         (dir, conn)
     }
 
-    fn message(conversation: ConversationId, parent: Option<MessageId>, role: Role, text: &str) -> Message {
+    fn message(
+        conversation: ConversationId,
+        parent: Option<MessageId>,
+        role: Role,
+        text: &str,
+    ) -> Message {
         Message {
             id: MessageId::from_uuid(new_uuid()),
             conversation_id: conversation,
@@ -325,16 +405,33 @@ mod tests {
         let a = create_conversation(&conn, "m1", "").unwrap();
         std::thread::sleep(std::time::Duration::from_millis(2));
         let b = create_conversation(&conn, "m2", "be terse").unwrap();
-        let listed: Vec<_> = list_conversations(&conn).unwrap().into_iter().map(|c| c.id).collect();
+        let listed: Vec<_> = list_conversations(&conn)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
         assert_eq!(listed, vec![b.id, a.id]);
         std::thread::sleep(std::time::Duration::from_millis(2));
         let renamed = update_conversation(&conn, a.id, Some("Renamed"), None).unwrap();
-        assert_eq!((renamed.title.as_str(), renamed.system_prompt.as_str()), ("Renamed", ""));
-        let listed: Vec<_> = list_conversations(&conn).unwrap().into_iter().map(|c| c.id).collect();
+        assert_eq!(
+            (renamed.title.as_str(), renamed.system_prompt.as_str()),
+            ("Renamed", "")
+        );
+        let listed: Vec<_> = list_conversations(&conn)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
         assert_eq!(listed, vec![a.id, b.id]);
         let missing = ConversationId::from_uuid(new_uuid());
-        assert!(matches!(get_conversation(&conn, missing), Err(StoreError::NotFound { .. })));
-        assert!(matches!(update_conversation(&conn, missing, Some("x"), None), Err(StoreError::NotFound { .. })));
+        assert!(matches!(
+            get_conversation(&conn, missing),
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            update_conversation(&conn, missing, Some("x"), None),
+            Err(StoreError::NotFound { .. })
+        ));
     }
 
     #[test]
@@ -353,7 +450,10 @@ mod tests {
 
         let c = get_conversation(&conn, c.id).unwrap();
         assert_eq!(c.active_leaf, Some(u2b.id));
-        assert_eq!(active_path(&conn, &c).unwrap(), vec![u1.clone(), a1.clone(), u2b]);
+        assert_eq!(
+            active_path(&conn, &c).unwrap(),
+            vec![u1.clone(), a1.clone(), u2b]
+        );
         assert_eq!(path_to(&conn, u2.id).unwrap(), vec![u1, a1, u2]);
     }
 
@@ -365,9 +465,19 @@ mod tests {
         reply.status = MessageStatus::Streaming;
         reply.content.clear();
         insert_message(&mut conn, &reply).unwrap();
-        let usage = Usage { input_tokens: 4, output_tokens: 2, ..Usage::default() };
-        update_message(&conn, reply.id, &[ContentBlock::text("partial")], MessageStatus::Streaming, Some(&usage))
-            .unwrap();
+        let usage = Usage {
+            input_tokens: 4,
+            output_tokens: 2,
+            ..Usage::default()
+        };
+        update_message(
+            &conn,
+            reply.id,
+            &[ContentBlock::text("partial")],
+            MessageStatus::Streaming,
+            Some(&usage),
+        )
+        .unwrap();
         assert_eq!(mark_interrupted(&mut conn).unwrap(), 1);
         let stored = get_message(&conn, reply.id).unwrap();
         assert_eq!(stored.status, MessageStatus::Interrupted);

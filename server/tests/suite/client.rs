@@ -16,13 +16,22 @@ fn request(text: &str) -> CompletionRequest {
     CompletionRequest {
         model: "claude-sonnet-4-5".into(),
         system: "Be brief.".into(),
-        messages: vec![RequestMessage { role: Role::User, content: vec![ContentBlock::text(text)] }],
+        messages: vec![RequestMessage {
+            role: Role::User,
+            content: vec![ContentBlock::text(text)],
+        }],
         max_tokens: 256,
     }
 }
 
-async fn run(client: &AnthropicClient, key: &str, text: &str) -> Result<Vec<CompletionEvent>, LlmError> {
-    let mut stream = client.stream(&ApiKey::new(key).unwrap(), &request(text)).await?;
+async fn run(
+    client: &AnthropicClient,
+    key: &str,
+    text: &str,
+) -> Result<Vec<CompletionEvent>, LlmError> {
+    let mut stream = client
+        .stream(&ApiKey::new(key).unwrap(), &request(text))
+        .await?;
     let mut events = Vec::new();
     while let Some(event) = stream.next().await {
         events.push(event?);
@@ -48,8 +57,15 @@ async fn streams_a_text_reply_and_sends_the_real_headers() {
     let events = run(&client, KEY, "hi").await.unwrap();
 
     assert_eq!(text_of(&events), "Hello there, friend.");
-    assert!(matches!(events.first(), Some(CompletionEvent::Started { model, .. }) if model == "claude-sonnet-4-5"));
-    assert_eq!(events.last(), Some(&CompletionEvent::Stopped { stop_reason: Some(StopReason::EndTurn) }));
+    assert!(
+        matches!(events.first(), Some(CompletionEvent::Started { model, .. }) if model == "claude-sonnet-4-5")
+    );
+    assert_eq!(
+        events.last(),
+        Some(&CompletionEvent::Stopped {
+            stop_reason: Some(StopReason::EndTurn)
+        })
+    );
     let usage = events.iter().rev().find_map(|e| match e {
         CompletionEvent::Usage(u) => Some(*u),
         _ => None,
@@ -59,9 +75,15 @@ async fn streams_a_text_reply_and_sends_the_real_headers() {
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
     let sent = &requests[0];
-    assert_eq!((sent.method.as_str(), sent.path.as_str()), ("POST", "/v1/messages"));
+    assert_eq!(
+        (sent.method.as_str(), sent.path.as_str()),
+        ("POST", "/v1/messages")
+    );
     assert_eq!(sent.headers.get("x-api-key").map(String::as_str), Some(KEY));
-    assert_eq!(sent.headers.get("anthropic-version").map(String::as_str), Some("2023-06-01"));
+    assert_eq!(
+        sent.headers.get("anthropic-version").map(String::as_str),
+        Some("2023-06-01")
+    );
     assert_eq!(
         sent.body,
         json!({
@@ -80,7 +102,11 @@ async fn thinking_and_tool_use_blocks_arrive_whole() {
     server.push_reply(Reply::blocks(vec![
         Block::thinking("Let me look.", "sig-abc"),
         Block::text("Checking."),
-        Block::tool_use_with_id("toolu_1", "get_weather", json!({"city": "Paris", "days": [1, 2]})),
+        Block::tool_use_with_id(
+            "toolu_1",
+            "get_weather",
+            json!({"city": "Paris", "days": [1, 2]}),
+        ),
     ]));
     let client = AnthropicClient::new(&server.base_url()).unwrap();
     let events = run(&client, KEY, "weather?").await.unwrap();
@@ -94,7 +120,10 @@ async fn thinking_and_tool_use_blocks_arrive_whole() {
     assert_eq!(
         blocks,
         vec![
-            ContentBlock::Thinking { thinking: "Let me look.".into(), signature: "sig-abc".into() },
+            ContentBlock::Thinking {
+                thinking: "Let me look.".into(),
+                signature: "sig-abc".into()
+            },
             ContentBlock::ToolUse {
                 id: "toolu_1".into(),
                 name: "get_weather".into(),
@@ -103,18 +132,29 @@ async fn thinking_and_tool_use_blocks_arrive_whole() {
         ]
     );
     assert_eq!(text_of(&events), "Checking.");
-    assert_eq!(events.last(), Some(&CompletionEvent::Stopped { stop_reason: Some(StopReason::ToolUse) }));
+    assert_eq!(
+        events.last(),
+        Some(&CompletionEvent::Stopped {
+            stop_reason: Some(StopReason::ToolUse)
+        })
+    );
 }
 
 #[tokio::test]
 async fn a_recorded_stream_replays_through_the_parser() {
     let server = mock().await;
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/mock-anthropic/fixtures/basic_text.sse");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/mock-anthropic/fixtures/basic_text.sse"
+    );
     server.push_reply(Reply::replay_file(fixture));
     let client = AnthropicClient::new(&server.base_url()).unwrap();
     let events = run(&client, KEY, "replay").await.unwrap();
     assert!(!text_of(&events).is_empty());
-    assert!(matches!(events.last(), Some(CompletionEvent::Stopped { .. })));
+    assert!(matches!(
+        events.last(),
+        Some(CompletionEvent::Stopped { .. })
+    ));
 }
 
 #[tokio::test]
@@ -122,11 +162,21 @@ async fn a_wrong_key_is_rejected_with_the_request_id() {
     let server = mock().await;
     let client = AnthropicClient::new(&server.base_url()).unwrap();
     let error = run(&client, "wrong-key", "hi").await.unwrap_err();
-    let LlmError::Status { status, ref error_type, ref request_id, .. } = error else {
+    let LlmError::Status {
+        status,
+        ref error_type,
+        ref request_id,
+        ..
+    } = error
+    else {
         panic!("unexpected {error:?}");
     };
     assert_eq!((status, error_type.as_str()), (401, "authentication_error"));
-    assert!(request_id.as_deref().is_some_and(|id| id.starts_with("req_")));
+    assert!(
+        request_id
+            .as_deref()
+            .is_some_and(|id| id.starts_with("req_"))
+    );
     assert_eq!(error.to_kestrel().kind, ErrorKind::InvalidApiKey);
 }
 
@@ -136,7 +186,10 @@ async fn rate_limits_carry_the_wait() {
     server.push_reply(Reply::rate_limited(7));
     let client = AnthropicClient::new(&server.base_url()).unwrap();
     let error = run(&client, KEY, "hi").await.unwrap_err().to_kestrel();
-    assert_eq!((error.kind, error.retry_after_secs), (ErrorKind::RateLimited, Some(7)));
+    assert_eq!(
+        (error.kind, error.retry_after_secs),
+        (ErrorKind::RateLimited, Some(7))
+    );
 
     server.push_reply(Reply::overloaded());
     let error = run(&client, KEY, "hi").await.unwrap_err().to_kestrel();
@@ -148,7 +201,10 @@ async fn a_mid_stream_error_event_fails_the_stream_after_the_text() {
     let server = mock().await;
     server.push_reply(Reply::mid_stream_error("Partial answer"));
     let client = AnthropicClient::new(&server.base_url()).unwrap();
-    let mut stream = client.stream(&ApiKey::new(KEY).unwrap(), &request("hi")).await.unwrap();
+    let mut stream = client
+        .stream(&ApiKey::new(KEY).unwrap(), &request("hi"))
+        .await
+        .unwrap();
     let mut text = String::new();
     let error = loop {
         match stream.next().await.unwrap() {
@@ -158,7 +214,9 @@ async fn a_mid_stream_error_event_fails_the_stream_after_the_text() {
         }
     };
     assert_eq!(text, "Partial answer");
-    assert!(matches!(error, LlmError::StreamError { ref error_type, .. } if error_type == "overloaded_error"));
+    assert!(
+        matches!(error, LlmError::StreamError { ref error_type, .. } if error_type == "overloaded_error")
+    );
     assert_eq!(error.to_kestrel().kind, ErrorKind::Overloaded);
 }
 
@@ -175,11 +233,19 @@ async fn a_dropped_connection_is_an_error_not_a_short_reply() {
 #[tokio::test]
 async fn an_unreachable_server_is_a_network_error() {
     // Bind and drop a listener to get a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let client = AnthropicClient::new(&format!("http://127.0.0.1:{port}")).unwrap();
     let error = run(&client, KEY, "hi").await.unwrap_err();
     assert!(matches!(error, LlmError::Connect { .. }), "{error:?}");
     let shown = error.to_kestrel();
     assert_eq!(shown.kind, ErrorKind::Network);
-    assert!(shown.message.contains(&format!("127.0.0.1:{port}")), "{}", shown.message);
+    assert!(
+        shown.message.contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        shown.message
+    );
 }

@@ -27,13 +27,20 @@ pub fn config(data_dir: &std::path::Path, base_url: &str) -> Config {
 }
 
 pub fn backend(data_dir: &std::path::Path, base_url: &str, key: Option<&str>) -> Arc<Backend> {
-    Backend::open(config(data_dir, base_url), KeyStore::new(key.and_then(ApiKey::new))).unwrap()
+    Backend::open(
+        config(data_dir, base_url),
+        KeyStore::new(key.and_then(ApiKey::new)),
+    )
+    .unwrap()
 }
 
 /// Collects a turn's events up to and including the terminal one.
 pub async fn collect(mut events: EventStream) -> Vec<ChatEvent> {
     let mut out = Vec::new();
-    while let Some(event) = tokio::time::timeout(Duration::from_secs(20), events.next()).await.unwrap() {
+    while let Some(event) = tokio::time::timeout(Duration::from_secs(20), events.next())
+        .await
+        .unwrap()
+    {
         let terminal = event.is_terminal();
         out.push(event);
         if terminal {

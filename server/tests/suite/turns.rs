@@ -6,13 +6,18 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use kestrel_mock_anthropic::{Pacing, Reply};
-use kestrel_shared::{AgentState, ChatEvent, ContentBlock, ErrorKind, MessageStatus, Role, SendMessage};
+use kestrel_shared::{
+    AgentState, ChatEvent, ContentBlock, ErrorKind, MessageStatus, Role, SendMessage,
+};
 use pretty_assertions::assert_eq;
 
 use super::common::{KEY, backend, collect, mock, streamed_text};
 
 fn send(text: &str) -> SendMessage {
-    SendMessage { conversation_id: None, text: text.into() }
+    SendMessage {
+        conversation_id: None,
+        text: text.into(),
+    }
 }
 
 #[tokio::test]
@@ -23,7 +28,13 @@ async fn a_turn_streams_saves_and_survives_a_restart() {
     let backend = backend(dir.path(), &server.base_url(), Some(KEY));
 
     let events = collect(backend.send_message(send("What is 2 + 2?")).await.unwrap()).await;
-    let ChatEvent::TurnStarted { conversation, user_message, assistant_message_id, .. } = &events[0] else {
+    let ChatEvent::TurnStarted {
+        conversation,
+        user_message,
+        assistant_message_id,
+        ..
+    } = &events[0]
+    else {
         panic!("first event was {:?}", events[0]);
     };
     assert_eq!(user_message.text(), "What is 2 + 2?");
@@ -36,18 +47,32 @@ async fn a_turn_streams_saves_and_survives_a_restart() {
             _ => None,
         })
         .collect();
-    assert_eq!(states, vec![AgentState::Thinking, AgentState::Streaming, AgentState::Idle]);
+    assert_eq!(
+        states,
+        vec![
+            AgentState::Thinking,
+            AgentState::Streaming,
+            AgentState::Idle
+        ]
+    );
     let ChatEvent::Done { message, .. } = events.last().unwrap() else {
         panic!("last event was {:?}", events.last());
     };
     assert_eq!(message.id, *assistant_message_id);
     assert_eq!(message.content, vec![ContentBlock::text("Four, as ever.")]);
     assert_eq!(message.status, MessageStatus::Complete);
-    assert!(message.usage.is_some_and(|u| u.input_tokens > 0 && u.output_tokens > 0));
+    assert!(
+        message
+            .usage
+            .is_some_and(|u| u.input_tokens > 0 && u.output_tokens > 0)
+    );
 
     // The second turn sends the whole branch.
     server.push_reply(Reply::text("Eight."));
-    let second = SendMessage { conversation_id: Some(conversation.id), text: "And 4 + 4?".into() };
+    let second = SendMessage {
+        conversation_id: Some(conversation.id),
+        text: "And 4 + 4?".into(),
+    };
     let events = collect(backend.send_message(second).await.unwrap()).await;
     assert!(matches!(events.last(), Some(ChatEvent::Done { .. })));
     let sent = &server.requests()[1].body["messages"];
@@ -62,8 +87,14 @@ async fn a_turn_streams_saves_and_survives_a_restart() {
     let after = reopened.load_conversation(conversation.id).await.unwrap();
     assert_eq!(after, before);
     let roles: Vec<Role> = after.messages.iter().map(|m| m.role).collect();
-    assert_eq!(roles, vec![Role::User, Role::Assistant, Role::User, Role::Assistant]);
-    assert_eq!(reopened.list_conversations().await.unwrap(), vec![after.conversation]);
+    assert_eq!(
+        roles,
+        vec![Role::User, Role::Assistant, Role::User, Role::Assistant]
+    );
+    assert_eq!(
+        reopened.list_conversations().await.unwrap(),
+        vec![after.conversation]
+    );
 }
 
 #[tokio::test]
@@ -72,8 +103,14 @@ async fn the_system_prompt_is_sent() {
     let dir = tempfile::tempdir().unwrap();
     let backend = backend(dir.path(), &server.base_url(), Some(KEY));
     let conversation = backend.create_conversation().await.unwrap();
-    backend.set_system_prompt(conversation.id, "Answer in French.".into()).await.unwrap();
-    let request = SendMessage { conversation_id: Some(conversation.id), text: "Hello".into() };
+    backend
+        .set_system_prompt(conversation.id, "Answer in French.".into())
+        .await
+        .unwrap();
+    let request = SendMessage {
+        conversation_id: Some(conversation.id),
+        text: "Hello".into(),
+    };
     collect(backend.send_message(request).await.unwrap()).await;
     assert_eq!(server.requests()[0].body["system"], "Answer in French.");
 }
@@ -102,16 +139,32 @@ async fn a_rejected_key_keeps_the_user_message_and_a_retry_reuses_it() {
         panic!("last event was {:?}", events.last());
     };
     assert_eq!((error.kind, message), (ErrorKind::InvalidApiKey, &None));
-    let ChatEvent::TurnStarted { conversation, user_message, .. } = &events[0] else { panic!() };
+    let ChatEvent::TurnStarted {
+        conversation,
+        user_message,
+        ..
+    } = &events[0]
+    else {
+        panic!()
+    };
 
     // Fix the key (the test backend holds "wrong-key" as its environment
     // key, which would win, so restart without one) and send again.
     drop(backend);
     let backend = super::common::backend(dir.path(), &server.base_url(), None);
     backend.set_session_key(KEY);
-    let retry = SendMessage { conversation_id: Some(conversation.id), text: "hello".into() };
+    let retry = SendMessage {
+        conversation_id: Some(conversation.id),
+        text: "hello".into(),
+    };
     let events = collect(backend.send_message(retry).await.unwrap()).await;
-    let ChatEvent::TurnStarted { user_message: retried, .. } = &events[0] else { panic!() };
+    let ChatEvent::TurnStarted {
+        user_message: retried,
+        ..
+    } = &events[0]
+    else {
+        panic!()
+    };
     assert_eq!(retried.id, user_message.id);
     assert!(matches!(events.last(), Some(ChatEvent::Done { .. })));
     let view = backend.load_conversation(conversation.id).await.unwrap();
@@ -125,19 +178,46 @@ async fn a_different_text_after_a_failure_becomes_a_sibling() {
     let dir = tempfile::tempdir().unwrap();
     let backend = backend(dir.path(), &server.base_url(), Some(KEY));
     let events = collect(backend.send_message(send("first try")).await.unwrap()).await;
-    assert!(matches!(events.last(), Some(ChatEvent::Error { error, .. }) if error.kind == ErrorKind::Overloaded));
-    let ChatEvent::TurnStarted { conversation, user_message: failed, .. } = &events[0] else { panic!() };
+    assert!(
+        matches!(events.last(), Some(ChatEvent::Error { error, .. }) if error.kind == ErrorKind::Overloaded)
+    );
+    let ChatEvent::TurnStarted {
+        conversation,
+        user_message: failed,
+        ..
+    } = &events[0]
+    else {
+        panic!()
+    };
 
-    let edited = SendMessage { conversation_id: Some(conversation.id), text: "second try".into() };
+    let edited = SendMessage {
+        conversation_id: Some(conversation.id),
+        text: "second try".into(),
+    };
     let events = collect(backend.send_message(edited).await.unwrap()).await;
-    let ChatEvent::TurnStarted { user_message: sibling, .. } = &events[0] else { panic!() };
+    let ChatEvent::TurnStarted {
+        user_message: sibling,
+        ..
+    } = &events[0]
+    else {
+        panic!()
+    };
     assert_eq!(sibling.parent_id, failed.parent_id);
     assert_ne!(sibling.id, failed.id);
     let view = backend.load_conversation(conversation.id).await.unwrap();
-    assert_eq!(view.messages.iter().map(|m| m.text()).next().as_deref(), Some("second try"));
+    assert_eq!(
+        view.messages.iter().map(|m| m.text()).next().as_deref(),
+        Some("second try")
+    );
     assert_eq!(view.messages.len(), 2);
     // Only the active branch went to the model.
-    assert_eq!(server.requests()[1].body["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        server.requests()[1].body["messages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -147,19 +227,36 @@ async fn a_mid_stream_error_keeps_the_partial_reply() {
     let dir = tempfile::tempdir().unwrap();
     let backend = backend(dir.path(), &server.base_url(), Some(KEY));
     let events = collect(backend.send_message(send("hello")).await.unwrap()).await;
-    let ChatEvent::Error { error, message: Some(partial) } = events.last().unwrap() else {
+    let ChatEvent::Error {
+        error,
+        message: Some(partial),
+    } = events.last().unwrap()
+    else {
         panic!("last event was {:?}", events.last());
     };
     assert_eq!(error.kind, ErrorKind::Overloaded);
-    assert_eq!((partial.text(), partial.status), ("Partial answer".to_owned(), MessageStatus::Failed));
-    let view = backend.load_conversation(partial.conversation_id).await.unwrap();
+    assert_eq!(
+        (partial.text(), partial.status),
+        ("Partial answer".to_owned(), MessageStatus::Failed)
+    );
+    let view = backend
+        .load_conversation(partial.conversation_id)
+        .await
+        .unwrap();
     let stored = view.messages.last().unwrap();
-    assert_eq!((stored.id, stored.status, stored.text()), (partial.id, MessageStatus::Failed, partial.text()));
+    assert_eq!(
+        (stored.id, stored.status, stored.text()),
+        (partial.id, MessageStatus::Failed, partial.text())
+    );
 }
 
 #[tokio::test]
 async fn an_unreachable_provider_is_a_clear_network_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = tempfile::tempdir().unwrap();
     let backend = backend(dir.path(), &format!("http://127.0.0.1:{port}"), Some(KEY));
     let events = collect(backend.send_message(send("hello")).await.unwrap()).await;
@@ -171,7 +268,10 @@ async fn an_unreachable_provider_is_a_clear_network_error() {
 }
 
 fn slow() -> Pacing {
-    Pacing { first_token_delay: Duration::ZERO, tokens_per_second: Some(50.0) }
+    Pacing {
+        first_token_delay: Duration::ZERO,
+        tokens_per_second: Some(50.0),
+    }
 }
 
 #[tokio::test]
@@ -182,7 +282,9 @@ async fn stop_keeps_the_partial_reply_as_cancelled() {
     let dir = tempfile::tempdir().unwrap();
     let backend = backend(dir.path(), &server.base_url(), Some(KEY));
     let mut events = backend.send_message(send("talk a lot")).await.unwrap();
-    let ChatEvent::TurnStarted { turn_id, .. } = events.next().await.unwrap() else { panic!() };
+    let ChatEvent::TurnStarted { turn_id, .. } = events.next().await.unwrap() else {
+        panic!()
+    };
 
     let mut seen = Vec::new();
     let mut deltas = 0;
@@ -199,14 +301,27 @@ async fn stop_keeps_the_partial_reply_as_cancelled() {
             break;
         }
     }
-    let ChatEvent::Cancelled { message: Some(partial) } = seen.last().unwrap() else {
+    let ChatEvent::Cancelled {
+        message: Some(partial),
+    } = seen.last().unwrap()
+    else {
         panic!("last event was {:?}", seen.last());
     };
     assert_eq!(partial.status, MessageStatus::Cancelled);
-    assert!(partial.text().len() < long.len() && partial.text().starts_with("word word word"), "{}", partial.text());
-    let view = backend.load_conversation(partial.conversation_id).await.unwrap();
+    assert!(
+        partial.text().len() < long.len() && partial.text().starts_with("word word word"),
+        "{}",
+        partial.text()
+    );
+    let view = backend
+        .load_conversation(partial.conversation_id)
+        .await
+        .unwrap();
     let stored = view.messages.last().unwrap();
-    assert_eq!((stored.status, stored.text()), (MessageStatus::Cancelled, partial.text()));
+    assert_eq!(
+        (stored.status, stored.text()),
+        (MessageStatus::Cancelled, partial.text())
+    );
     assert!(!backend.cancel_turn(turn_id), "the turn is over");
 }
 
@@ -217,7 +332,12 @@ async fn closing_the_event_stream_cancels_the_turn() {
     let dir = tempfile::tempdir().unwrap();
     let backend = backend(dir.path(), &server.base_url(), Some(KEY));
     let mut events = backend.send_message(send("talk a lot")).await.unwrap();
-    let ChatEvent::TurnStarted { conversation, assistant_message_id, .. } = events.next().await.unwrap() else {
+    let ChatEvent::TurnStarted {
+        conversation,
+        assistant_message_id,
+        ..
+    } = events.next().await.unwrap()
+    else {
         panic!()
     };
     while !matches!(events.next().await, Some(ChatEvent::TextDelta { .. })) {}
@@ -227,7 +347,10 @@ async fn closing_the_event_stream_cancels_the_turn() {
     let stored = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             let view = backend.load_conversation(conversation.id).await.unwrap();
-            if let Some(last) = view.messages.last().filter(|m| m.id == assistant_message_id)
+            if let Some(last) = view
+                .messages
+                .last()
+                .filter(|m| m.id == assistant_message_id)
                 && last.status != MessageStatus::Streaming
             {
                 return last.clone();

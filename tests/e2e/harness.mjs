@@ -1,0 +1,118 @@
+// Starts what a browser test needs: the mock Anthropic server, the
+// `kestrel serve` web server pointed at it (fresh data dir), and headless
+// Debian Chromium through playwright-core. Never downloads a browser.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const need = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set; run the browser tests through scripts/test.sh`);
+  return value;
+};
+
+export const ARTIFACTS = process.env.KESTREL_ARTIFACTS ?? path.resolve('artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+/** Spawns a program and resolves with the first stdout line matching `pattern`. */
+function startAndWaitFor(command, args, env, pattern, label) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`${label} did not start:\n${output}`)), 30_000);
+    const onData = (chunk) => {
+      output += chunk;
+      const match = output.match(pattern);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, match });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk) => { output += chunk; });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+export async function startStack({ apiKey = 'test-key', baseUrl } = {}) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'kestrel-e2e-'));
+  const mock = await startAndWaitFor(need('MOCK_BIN'), ['--port', '0'], {}, /listening on (http:\/\/\S+)/, 'mock-anthropic');
+  const mockUrl = mock.match[1];
+  const env = {
+    ANTHROPIC_BASE_URL: baseUrl ?? mockUrl,
+    DIOXUS_PUBLIC_PATH: need('KESTREL_PUBLIC_DIR'),
+    RUST_LOG: 'warn,kestrel=info,kestrel_server=info',
+  };
+  if (apiKey) env.ANTHROPIC_API_KEY = apiKey; else env.ANTHROPIC_API_KEY = '';
+  const kestrel = await startAndWaitFor(need('KESTREL_BIN'), ['serve', '--port', '0', '--data-dir', dataDir], env,
+    /serving the web UI at (http:\/\/\S+?)\/?\s/, 'kestrel serve');
+  const appUrl = kestrel.match[1];
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return {
+    mockUrl,
+    appUrl,
+    dataDir,
+    browser,
+    /** Queues scripted replies on the mock server. */
+    async queue(...replies) {
+      const res = await fetch(`${mockUrl}/_mock/replies`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(replies),
+      });
+      if (!res.ok) throw new Error(`queueing replies failed: ${res.status} ${await res.text()}`);
+    },
+    async newPage() {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      page.errors = [];
+      page.on('pageerror', (e) => page.errors.push(e.message));
+      await page.goto(`${appUrl}/`);
+      await waitHydrated(page);
+      return page;
+    },
+    async stop() {
+      await browser.close();
+      kestrel.child.kill('SIGTERM');
+      mock.child.kill('SIGTERM');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until the wasm client has taken over the server-rendered page. */
+export async function waitHydrated(page) {
+  await page.waitForSelector('#composer-input');
+  // The client marks the root once it is live and has loaded its data;
+  // server-rendered HTML never carries the mark.
+  await page.waitForSelector('.app[data-ready="true"]', { timeout: 30_000 });
+}
+
+/** Types into the composer the way a user does and presses Enter. */
+export async function sendMessage(page, text) {
+  await page.fill('#composer-input', text);
+  await page.press('#composer-input', 'Enter');
+}
+
+/** Samples the streaming reply's text until the turn ends. */
+export async function watchStream(page, { stopAfterChars } = {}) {
+  const lengths = [];
+  for (let i = 0; i < 2000; i++) {
+    const state = await page.evaluate(() => {
+      const live = document.querySelector('.message.assistant.streaming .text');
+      return { live: live ? live.innerText.length : null, streaming: !!document.querySelector('.message.assistant.streaming') };
+    });
+    if (state.live !== null && lengths[lengths.length - 1] !== state.live) lengths.push(state.live);
+    if (stopAfterChars && state.live !== null && state.live >= stopAfterChars) return { lengths, stopped: true };
+    if (!state.streaming && i > 0) break;
+    await page.waitForTimeout(20);
+  }
+  return { lengths, stopped: false };
+}
