@@ -18,7 +18,6 @@
 use bytes::Bytes;
 use dioxus::fullstack::Streaming;
 use dioxus::prelude::*;
-use futures::StreamExt;
 use kestrel_shared::frame::{EventDecoder, FrameError};
 use kestrel_shared::{
     ChatEvent, Conversation, ConversationId, ConversationView, ErrorKind, KestrelError, KeyStatus,
@@ -72,9 +71,10 @@ pub async fn send_message(request: SendMessage) -> Result<Streaming<Bytes>, Serv
         .send_message(request)
         .await
         .map_err(server::to_server_error)?;
-    Ok(Streaming::new(events.map(|event| {
+    let lines = futures::StreamExt::map(events, |event| {
         Bytes::from(kestrel_shared::frame::encode_event(&event))
-    })))
+    });
+    Ok(Streaming::new(lines))
 }
 
 /// Reads a turn's events from [`send_message`]'s byte stream.

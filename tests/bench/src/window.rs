@@ -1,0 +1,92 @@
+//! What the two paint binaries share: the desktop launch code (the same
+//! window and config as `kestrel`'s desktop mode, so the floor and Kestrel
+//! start the same way), the in-page probe that waits for a selector and
+//! then two animation frames, and the `FIRST_PAINT`/`PHASES` lines.
+
+use std::io::Write;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use anyhow::anyhow;
+use dioxus::prelude::*;
+
+use crate::{FIRST_PAINT, PHASES};
+
+static MAIN_STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// Call first thing in `main`: the origin of the in-process timings.
+pub fn mark_main_started() -> Instant {
+    *MAIN_STARTED.get_or_init(Instant::now)
+}
+
+/// Milliseconds since [`mark_main_started`].
+pub fn ms_since_main() -> f64 {
+    MAIN_STARTED
+        .get()
+        .map(|start| start.elapsed().as_secs_f64() * 1000.0)
+        .unwrap_or(f64::NAN)
+}
+
+/// Opens the window exactly as `kestrel` does in desktop mode (title, size,
+/// minimum size, no menu) and runs `root` in it. Does not return while the
+/// window is open.
+pub fn launch(root: fn() -> Element) {
+    use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
+
+    let window = WindowBuilder::new()
+        .with_title("Kestrel")
+        .with_inner_size(LogicalSize::new(1120.0, 780.0))
+        .with_min_inner_size(LogicalSize::new(520.0, 400.0));
+    let config = Config::new().with_window(window).with_menu(None);
+    dioxus::LaunchBuilder::desktop()
+        .with_cfg(config)
+        .launch(root);
+}
+
+/// JavaScript that resolves once `selector` matches (checked on every DOM
+/// change, so there is no polling delay) and then two animation frames have
+/// begun: the frame that first showed the match has been painted.
+pub fn paint_probe_js(selector: &str) -> String {
+    format!(
+        r#"const sel = {selector:?};
+await new Promise((resolve) => {{
+  if (document.querySelector(sel)) return resolve();
+  const mo = new MutationObserver(() => {{
+    if (document.querySelector(sel)) {{ mo.disconnect(); resolve(); }}
+  }});
+  mo.observe(document.documentElement, {{ subtree: true, childList: true, attributes: true }});
+}});
+await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+return true;"#
+    )
+}
+
+/// Waits (in the page) until `selector` matches and two frames have begun.
+pub async fn wait_painted(selector: &str) -> anyhow::Result<()> {
+    document::eval(&paint_probe_js(selector))
+        .join::<bool>()
+        .await
+        .map(|_| ())
+        .map_err(|e| anyhow!("the paint probe failed: {e}"))
+}
+
+/// Prints the `FIRST_PAINT` line and flushes stdout.
+pub fn report_first_paint() {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{FIRST_PAINT}");
+    let _ = out.flush();
+}
+
+/// Prints the `PHASES {json}` line (in-process timings) and flushes.
+pub fn report_phases(phases: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{PHASES}{phases}");
+    let _ = out.flush();
+}
+
+/// Prints a failure to stderr and exits with status 1: the runner sees the
+/// process end without `FIRST_PAINT`.
+pub fn fail(error: &anyhow::Error) -> ! {
+    eprintln!("benchmark app failed: {error:#}");
+    std::process::exit(1)
+}
