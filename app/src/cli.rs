@@ -130,7 +130,11 @@ fn serve(port: Option<u16>) -> ExitCode {
             }
         };
         let bound = listener.local_addr().unwrap_or(addr);
-        let router = dioxus::server::router(kestrel_app::App);
+        // Room for the largest message the backend accepts, JSON-escaped.
+        let body_limit = 2 * kestrel_shared::MAX_USER_MESSAGE_BYTES;
+        let router = dioxus::server::router(kestrel_app::App).layer(
+            dioxus::server::axum::extract::DefaultBodyLimit::max(body_limit),
+        );
         println!("Kestrel is serving the web UI at http://{bound}/");
         tracing::info!(%bound, "web server listening");
         match dioxus::server::axum::serve(listener, router).await {

@@ -214,7 +214,10 @@ fn upsert_conversation(mut state: ChatState, conversation: Conversation) {
 /// Sends the composer's text and streams the reply.
 pub fn send(mut state: ChatState) {
     let text = state.draft.peek().clone();
-    if text.trim().is_empty() || state.turn.peek().is_some() {
+    if text.trim().is_empty()
+        || text.len() > kestrel_shared::MAX_USER_MESSAGE_BYTES
+        || state.turn.peek().is_some()
+    {
         return;
     }
     let conversation_id = state.current_id();

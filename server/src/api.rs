@@ -64,13 +64,24 @@ pub async fn set_system_prompt(
 }
 
 /// Sends a user message and streams the turn's events as NDJSON; read them
-/// with [`EventReader`].
+/// with [`EventReader`]. A message refused before anything was saved (no
+/// key, empty text, unknown conversation) is a stream of one `Error` event,
+/// so that every failure reaches the UI the same way on every platform.
 #[post("/api/v1/chat")]
 pub async fn send_message(request: SendMessage) -> Result<Streaming<Bytes>, ServerFnError> {
-    let events = server::backend()?
-        .send_message(request)
-        .await
-        .map_err(server::to_server_error)?;
+    use futures::stream::{self, BoxStream};
+
+    let started = match Backend::global() {
+        Ok(backend) => backend.send_message(request).await,
+        Err(error) => Err(error),
+    };
+    let events: BoxStream<'static, ChatEvent> = match started {
+        Ok(events) => Box::pin(events),
+        Err(error) => Box::pin(stream::iter([ChatEvent::Error {
+            error,
+            message: None,
+        }])),
+    };
     let lines = futures::StreamExt::map(events, |event| {
         Bytes::from(kestrel_shared::frame::encode_event(&event))
     });
@@ -187,6 +198,9 @@ pub fn to_kestrel_error(error: ServerFnError) -> KestrelError {
         other => KestrelError::new(ErrorKind::Internal, other.to_string()),
     }
 }
+
+#[cfg(feature = "server")]
+use crate::Backend;
 
 #[cfg(feature = "server")]
 mod server {

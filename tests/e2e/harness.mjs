@@ -40,9 +40,13 @@ function startAndWaitFor(command, args, env, pattern, label) {
   });
 }
 
-export async function startStack({ apiKey = 'test-key', baseUrl } = {}) {
+/** A key shaped like a real one, so a leak of it anywhere is unmistakable. */
+export const SECRET_KEY = 'sk-ant-api03-e2eSECRET-Zq8mW4vR7tY1uI3oP5aS9dF2gH6jK0lX-LEAK';
+
+export async function startStack({ apiKey = SECRET_KEY, baseUrl } = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'kestrel-e2e-'));
-  const mock = await startAndWaitFor(need('MOCK_BIN'), ['--port', '0'], {}, /listening on (http:\/\/\S+)/, 'mock-anthropic');
+  const mock = await startAndWaitFor(need('MOCK_BIN'), ['--port', '0', '--api-key', SECRET_KEY], {},
+    /listening on (http:\/\/\S+)/, 'mock-anthropic');
   const mockUrl = mock.match[1];
   const env = {
     ANTHROPIC_BASE_URL: baseUrl ?? mockUrl,
@@ -58,7 +62,9 @@ export async function startStack({ apiKey = 'test-key', baseUrl } = {}) {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  const bodies = [];
   return {
+    bodies,
     mockUrl,
     appUrl,
     dataDir,
@@ -74,6 +80,10 @@ export async function startStack({ apiKey = 'test-key', baseUrl } = {}) {
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       page.errors = [];
       page.on('pageerror', (e) => page.errors.push(e.message));
+      // Every response body the page receives, for the leak check.
+      page.on('response', async (response) => {
+        try { bodies.push(await response.text()); } catch { /* redirects and aborted requests have none */ }
+      });
       await page.goto(`${appUrl}/`);
       await waitHydrated(page);
       return page;

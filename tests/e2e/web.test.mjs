@@ -5,7 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startStack, sendMessage, watchStream, waitHydrated, ARTIFACTS } from './harness.mjs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { startStack, sendMessage, watchStream, waitHydrated, ARTIFACTS, SECRET_KEY } from './harness.mjs';
 
 let stack;
 before(async () => { stack = await startStack(); });
@@ -113,6 +114,24 @@ test('a 1 MB paste is accepted and sent', async () => {
   await page.close();
 });
 
+test('a 3 MB message goes through; one over the limit is refused before sending', async () => {
+  const page = await stack.newPage();
+  await page.click('.new-chat');
+  const three = 'x'.repeat(3 * 1024 * 1024);
+  await page.fill('#composer-input', three);
+  await page.click('button.send');
+  await page.waitForSelector('.message.assistant:not(.streaming)', { timeout: 60_000 });
+  assert.equal(await page.locator('.error-banner').count(), 0);
+
+  await page.click('.new-chat');
+  await page.fill('#composer-input', 'y'.repeat(5 * 1024 * 1024));
+  await page.waitForSelector('.too-long');
+  assert.equal(await page.isDisabled('button.send'), true);
+  await page.press('#composer-input', 'Enter');
+  assert.equal(await page.locator('.message').count(), 0);
+  await page.close();
+});
+
 test('theme choice applies at once and is remembered', async () => {
   const page = await stack.newPage();
   await page.click('.open-settings');
@@ -140,4 +159,89 @@ test('a system prompt set in the UI is sent with the next message', async () => 
   const last = requests.filter((r) => r.path === '/v1/messages').at(-1);
   assert.equal(last.body.system, 'Answer like a pirate.');
   await page.close();
+});
+
+test('the sidebar switches between conversations', async () => {
+  await stack.queue({ kind: 'text', text: 'Answer about apples.' }, { kind: 'text', text: 'Answer about pears.' });
+  const page = await stack.newPage();
+  await page.click('.new-chat');
+  await sendMessage(page, 'Tell me about apples');
+  await page.waitForSelector('.message.assistant:not(.streaming)');
+  await page.click('.new-chat');
+  assert.equal(await page.locator('.message').count(), 0, 'a new conversation starts empty');
+  await sendMessage(page, 'Tell me about pears');
+  await page.waitForSelector('.message.assistant:not(.streaming)');
+
+  const items = page.locator('.conversation-item');
+  assert.equal((await items.nth(0).innerText()).trim(), 'Tell me about pears', 'most recent first');
+  await page.click('.conversation-item:has-text("Tell me about apples")');
+  await page.waitForFunction(() => document.querySelector('.message.assistant .text')?.innerText === 'Answer about apples.');
+  assert.equal((await page.innerText('.chat-title')).trim(), 'Tell me about apples');
+  await page.click('.conversation-item:has-text("Tell me about pears")');
+  await page.waitForFunction(() => document.querySelector('.message.assistant .text')?.innerText === 'Answer about pears.');
+  await page.close();
+});
+
+test('the API key appears in no file, log line or response', async () => {
+  const page = await stack.newPage();
+  await page.click('.open-settings');
+  const status = await page.innerText('.dialog .key-status');
+  assert.match(status, /environment \(…LEAK\)/, 'settings show only the last four characters');
+  const storage = await page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookies: document.cookie }));
+  assert.ok(!storage.includes(SECRET_KEY), 'browser storage');
+  await page.close();
+
+  const hits = [];
+  const walk = (dir) => {
+    for (const name of readdirSync(dir)) {
+      const file = path.join(dir, name);
+      if (statSync(file).isDirectory()) walk(file);
+      else if (readFileSync(file).includes(SECRET_KEY)) hits.push(file);
+    }
+  };
+  walk(stack.dataDir);
+  assert.deepEqual(hits, [], 'no file in the data dir (database, WAL, logs) holds the key');
+  assert.ok(stack.bodies.length > 20, `response bodies were captured (${stack.bodies.length})`);
+  assert.ok(!stack.bodies.some((body) => body.includes(SECRET_KEY)), 'no response body holds the key');
+});
+
+test('without a key the app asks for one and keeps the message', async () => {
+  const keyless = await startStack({ apiKey: null });
+  try {
+    const page = await keyless.newPage();
+    assert.match(await page.getAttribute('#composer-input', 'placeholder'), /Add an API key/);
+    await sendMessage(page, 'Hello without a key');
+    await page.waitForSelector('.error-banner');
+    assert.match(await page.innerText('.error-banner'), /Add an API key to start chatting/);
+    assert.equal(await page.inputValue('#composer-input'), 'Hello without a key');
+    assert.equal(await page.locator('.message').count(), 0, 'nothing was sent or saved');
+    await page.click('.open-settings-from-error');
+    await page.fill('#api-key-input', SECRET_KEY);
+    await page.click('.save-key');
+    await page.waitForFunction(() => /entered here \(…LEAK\)/.test(document.querySelector('.key-status')?.innerText ?? ''));
+    await page.click('.close-settings');
+    await page.press('#composer-input', 'Enter');
+    await page.waitForSelector('.message.assistant:not(.streaming)');
+    assert.equal(await page.locator('.error-banner').count(), 0);
+    await page.close();
+  } finally {
+    await keyless.stop();
+  }
+});
+
+test('an unreachable provider is a clear connection error and the message is kept', async () => {
+  const down = await startStack({ baseUrl: 'http://127.0.0.1:9' });
+  try {
+    const page = await down.newPage();
+    await sendMessage(page, 'Is anyone there?');
+    await page.waitForSelector('.error-banner');
+    const banner = await page.innerText('.error-banner');
+    assert.match(banner, /Cannot reach the provider/);
+    assert.match(banner, /127\.0\.0\.1:9/);
+    assert.equal(await page.inputValue('#composer-input'), 'Is anyone there?');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-provider-down.png') });
+    await page.close();
+  } finally {
+    await down.stop();
+  }
 });

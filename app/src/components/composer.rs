@@ -3,6 +3,7 @@
 //! or Stop. Enter sends, Shift+Enter starts a new line, Esc stops a reply.
 
 use dioxus::prelude::*;
+use kestrel_shared::MAX_USER_MESSAGE_BYTES;
 
 use crate::state::{self, ChatState};
 
@@ -13,6 +14,8 @@ pub fn Composer() -> Element {
     let busy = state.turn.read().is_some();
     let streaming_here = state.streaming_here();
     let empty = state.draft.read().trim().is_empty();
+    let draft_bytes = state.draft.read().len();
+    let too_long = draft_bytes > MAX_USER_MESSAGE_BYTES;
     let no_key = state
         .key_status
         .read()
@@ -37,7 +40,13 @@ pub fn Composer() -> Element {
                 }
                 div { class: "composer-row",
                     span { class: "token-count", "aria-live": "off",
-                        if tokens() > 0 { "≈ {tokens} tokens" }
+                        if too_long {
+                            span { class: "too-long",
+                                "Too long to send: {draft_bytes / 1024} KiB of at most {MAX_USER_MESSAGE_BYTES / 1024} KiB"
+                            }
+                        } else if tokens() > 0 {
+                            "≈ {tokens} tokens"
+                        }
                     }
                     if streaming_here {
                         button {
@@ -49,7 +58,7 @@ pub fn Composer() -> Element {
                     } else {
                         button {
                             class: "primary send",
-                            disabled: empty || busy,
+                            disabled: empty || busy || too_long,
                             onclick: move |_| state::send(state),
                             "Send"
                         }

@@ -24,8 +24,8 @@ use crate::sse::ErrorResponse;
 use crate::stream::{Ending, Plan, ResolvedBlock, Script, replay_plan};
 use crate::{MockConfig, Pacing, RecordedRequest};
 
-/// Bodies larger than this are refused (the API's own limit is 32 MB).
-const BODY_LIMIT: usize = 64 * 1024 * 1024;
+/// Bodies larger than this are refused, as the Messages API refuses them.
+const BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 /// A running mock server. Dropping it shuts the server down gracefully.
 #[derive(Debug)]
@@ -177,6 +177,9 @@ fn router(shared: Arc<Shared>) -> Router {
                 .fallback(method_not_allowed),
         )
         .fallback(not_found)
+        // The recording middleware enforces the API's own limit with the
+        // API's error body; the extractors must not stop earlier.
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), record))
         .with_state(shared)
 }
