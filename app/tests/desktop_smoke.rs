@@ -26,6 +26,8 @@ const REPLY: &str =
 const DEADLINE: Duration = Duration::from_secs(120);
 
 static BACKEND: OnceLock<std::sync::Arc<Backend>> = OnceLock::new();
+/// The mock server runs in this process too; its port is not the app's.
+static MOCK_PORT: OnceLock<u16> = OnceLock::new();
 
 fn artifacts_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -55,7 +57,13 @@ fn main() -> ExitCode {
             drop(server);
         });
     });
-    let base_url = rx.recv().unwrap();
+    let base_url: String = rx.recv().unwrap();
+    let mock_port = base_url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+    MOCK_PORT.set(mock_port).ok();
 
     let data_dir = tempfile::tempdir().unwrap();
     let config = Config {
@@ -220,6 +228,32 @@ async fn drive() -> Result<String, String> {
         return Err(format!("the database holds {texts:?}"));
     }
 
+    // The backend answers on no socket: the only listener is the webview's
+    // own edit channel, and no server function responds on it.
+    let mock_port = MOCK_PORT.get().copied();
+    let ports: Vec<u16> = listening_ports()?
+        .into_iter()
+        .filter(|&p| Some(p) != mock_port)
+        .collect();
+    if ports.len() != 1 {
+        return Err(format!(
+            "expected one listening socket (the edit channel), found {ports:?}"
+        ));
+    }
+    for &port in &ports {
+        for request in [
+            "GET /api/v1/conversations HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            "POST /api/v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+        ] {
+            let answer = probe(port, request);
+            if answer.contains(PROMPT) || answer.starts_with("HTTP/1.1 200") {
+                return Err(format!(
+                    "port {port} answered a backend call: {answer:.200}"
+                ));
+            }
+        }
+    }
+
     // Let the final frame paint, then keep a picture of it.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let dir = artifacts_dir();
@@ -234,8 +268,56 @@ async fn drive() -> Result<String, String> {
         return Err(format!("screenshot failed: {status}"));
     }
     Ok(format!(
-        "{} partial renders, screenshot {}",
+        "{} partial renders, one listener (port {}) that serves no backend call, screenshot {}",
         lengths.len(),
+        ports[0],
         shot.display()
     ))
+}
+
+/// The TCP ports this process listens on: its socket inodes (from
+/// /proc/self/fd) matched against the LISTEN rows of /proc/net/tcp{,6}.
+fn listening_ports() -> Result<Vec<u16>, String> {
+    let mut inodes = std::collections::HashSet::new();
+    for entry in std::fs::read_dir("/proc/self/fd")
+        .map_err(|e| e.to_string())?
+        .flatten()
+    {
+        if let Ok(target) = std::fs::read_link(entry.path())
+            && let Some(inode) = target
+                .to_str()
+                .and_then(|t| t.strip_prefix("socket:[")?.strip_suffix(']'))
+        {
+            inodes.insert(inode.to_owned());
+        }
+    }
+    let mut ports = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for row in text.lines().skip(1) {
+            let fields: Vec<&str> = row.split_whitespace().collect();
+            // local_address is field 1, st field 3 (0A = LISTEN), inode field 9.
+            if fields.len() > 9 && fields[3] == "0A" && inodes.contains(fields[9]) {
+                let port = fields[1]
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| u16::from_str_radix(p, 16).ok());
+                ports.extend(port);
+            }
+        }
+    }
+    Ok(ports)
+}
+
+/// Sends a raw HTTP request to a loopback port and returns what came back.
+fn probe(port: u16, request: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(3)));
+    let _ = stream.write_all(request.as_bytes());
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
 }
