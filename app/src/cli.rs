@@ -111,6 +111,7 @@ fn serve(port: Option<u16>) -> ExitCode {
         eprintln!("kestrel: refusing to serve on {addr}: only loopback addresses are allowed");
         return ExitCode::FAILURE;
     }
+    warn_if_web_client_missing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -145,4 +146,26 @@ fn serve(port: Option<u16>) -> ExitCode {
             }
         }
     })
+}
+
+/// The web client (wasm, JS, index.html) is served from
+/// `DIOXUS_PUBLIC_PATH`, else from `public/` beside the executable. Without
+/// it the page renders but never comes alive, so say so up front.
+fn warn_if_web_client_missing() {
+    let public = std::env::var_os("DIOXUS_PUBLIC_PATH")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|exe| Some(exe.parent()?.join("public")))
+        });
+    if let Some(public) = public
+        && !public.join("index.html").is_file()
+    {
+        eprintln!(
+            "kestrel: warning: no web client at {} (build it with `dx build --web --package kestrel-app \
+             --features web` and set DIOXUS_PUBLIC_PATH to its public/ folder, or use scripts/run.sh)",
+            public.display()
+        );
+    }
 }

@@ -61,7 +61,7 @@ impl Backend {
                 "replies cut off by the last exit are marked interrupted"
             );
         }
-        let store = Store::from_connection(conn, &config.database_path());
+        let store = Store::from_connection(conn);
         let client = AnthropicClient::new(&config.base_url)?;
         tracing::info!(data_dir = %config.data_dir.display(), base_url = %config.base_url, "backend ready");
         Ok(Arc::new(Self {
@@ -85,25 +85,6 @@ impl Backend {
             .get()
             .cloned()
             .ok_or_else(|| KestrelError::new(ErrorKind::Internal, "the backend was not started"))
-    }
-
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    /// Replaces the client (tests point it at a mock with short timeouts).
-    pub fn with_client(self: Arc<Self>, client: AnthropicClient) -> Arc<Self> {
-        match Arc::try_unwrap(self) {
-            Ok(mut backend) => {
-                backend.client = client;
-                Arc::new(backend)
-            }
-            Err(shared) => shared,
-        }
     }
 
     pub async fn list_conversations(&self) -> Result<Vec<Conversation>, KestrelError> {

@@ -10,7 +10,6 @@
 pub mod queries;
 pub mod schema;
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use kestrel_shared::{ErrorKind, KestrelError};
@@ -54,20 +53,14 @@ impl StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
-    path: Arc<PathBuf>,
 }
 
 impl Store {
     /// Wraps an open, migrated connection (see [`schema::open`]).
-    pub fn from_connection(conn: Connection, path: &Path) -> Self {
+    pub fn from_connection(conn: Connection) -> Self {
         Self {
             conn: Arc::new(Mutex::new(conn)),
-            path: Arc::new(path.to_owned()),
         }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Runs `f` with the connection on a blocking thread.
