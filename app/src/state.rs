@@ -335,10 +335,19 @@ async fn follow_turn(mut state: ChatState, mut stream: api::EventReader) -> Turn
                 if opened_here {
                     remember_open(Some(conversation.id));
                     state.current.set(Some(conversation.clone()));
+                    // The branch now runs root → parent → this message: a
+                    // retried or edited message replaces what followed its
+                    // parent on screen, as it does in the store.
                     let mut messages = state.messages.write();
-                    if !messages.iter().any(|m| m.id == user_message.id) {
-                        messages.push(user_message);
-                    }
+                    let keep = match user_message.parent_id {
+                        Some(parent) => messages
+                            .iter()
+                            .position(|m| m.id == parent)
+                            .map_or(messages.len(), |i| i + 1),
+                        None => 0,
+                    };
+                    messages.truncate(keep);
+                    messages.push(user_message);
                 }
                 state.turn.set(Some(LiveTurn {
                     turn_id: Some(turn_id),

@@ -94,9 +94,18 @@ test('a rejected key shows "API key rejected", links to settings, and keeps the 
   await page.waitForSelector('.error-banner');
   assert.match(await page.innerText('.error-banner'), /API key rejected/);
   assert.equal(await page.inputValue('#composer-input'), 'This message must not be lost');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'web-key-rejected.png') });
   await page.click('.open-settings-from-error');
   await page.waitForSelector('.dialog .key-status');
-  await page.screenshot({ path: path.join(ARTIFACTS, 'web-key-rejected.png') });
+  await page.click('.close-settings');
+
+  // Editing the kept text and sending again replaces the failed attempt.
+  await stack.queue({ kind: 'text', text: 'Got it this time.' });
+  await sendMessage(page, 'This message must not be lost, edited');
+  await page.waitForSelector('.message.assistant:not(.streaming)');
+  const shown = await page.$$eval('.message .text', (nodes) => nodes.map((n) => n.innerText));
+  assert.deepEqual(shown, ['This message must not be lost, edited', 'Got it this time.']);
+  assert.equal(await page.locator('.error-banner').count(), 0);
   await page.close();
 });
 
