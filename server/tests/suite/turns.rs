@@ -130,6 +130,38 @@ async fn without_a_key_nothing_is_saved_and_the_error_says_what_to_do() {
 }
 
 #[tokio::test]
+async fn oversized_text_and_unknown_conversations_are_refused_before_saving() {
+    let server = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let backend = backend(dir.path(), &server.base_url(), Some(KEY));
+    let huge = "x".repeat(kestrel_shared::MAX_USER_MESSAGE_BYTES + 1);
+    assert_eq!(
+        backend.send_message(send(&huge)).await.unwrap_err().kind,
+        ErrorKind::BadInput
+    );
+
+    let unknown: kestrel_shared::ConversationId =
+        "01890a5d-ac96-774b-bcce-b302099a8057".parse().unwrap();
+    let request = SendMessage {
+        conversation_id: Some(unknown),
+        text: "hi".into(),
+    };
+    let error = backend.send_message(request).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::BadInput);
+    assert!(
+        error.message.contains("does not exist"),
+        "{}",
+        error.message
+    );
+    assert_eq!(
+        backend.load_conversation(unknown).await.unwrap_err().kind,
+        ErrorKind::BadInput
+    );
+    assert!(backend.list_conversations().await.unwrap().is_empty());
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
 async fn a_rejected_key_keeps_the_user_message_and_a_retry_reuses_it() {
     let server = mock().await;
     let dir = tempfile::tempdir().unwrap();
