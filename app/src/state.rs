@@ -32,6 +32,9 @@ pub struct LiveTurn {
     pub turn_id: Option<TurnId>,
     pub conversation_id: Option<ConversationId>,
     pub state: AgentState,
+    /// Stop was pressed before the turn had an id; it is cancelled as
+    /// soon as it has one.
+    pub stop_requested: bool,
 }
 
 /// Everything the UI shows, as signals.
@@ -228,6 +231,7 @@ pub fn send(mut state: ChatState) {
         turn_id: None,
         conversation_id,
         state: AgentState::Thinking,
+        stop_requested: false,
     }));
     spawn(async move {
         let outcome = match api::send_message(SendMessage {
@@ -255,13 +259,19 @@ pub fn send(mut state: ChatState) {
 }
 
 /// Stops the running turn; the partial reply is kept.
-pub fn stop(state: ChatState) {
-    let Some(LiveTurn {
-        turn_id: Some(turn_id),
-        ..
-    }) = *state.turn.peek()
-    else {
-        return;
+pub fn stop(mut state: ChatState) {
+    let turn_id = {
+        let mut turn = state.turn.write();
+        let Some(turn) = turn.as_mut() else {
+            return;
+        };
+        match turn.turn_id {
+            Some(id) => id,
+            None => {
+                turn.stop_requested = true;
+                return;
+            }
+        }
     };
     spawn(async move {
         if let Err(e) = api::cancel_turn(turn_id).await {
@@ -349,11 +359,16 @@ async fn follow_turn(mut state: ChatState, mut stream: api::EventReader) -> Turn
                     messages.truncate(keep);
                     messages.push(user_message);
                 }
+                let stop_requested = state.turn.peek().is_some_and(|t| t.stop_requested);
                 state.turn.set(Some(LiveTurn {
                     turn_id: Some(turn_id),
                     conversation_id: Some(conversation.id),
                     state: AgentState::Thinking,
+                    stop_requested,
                 }));
+                if stop_requested {
+                    stop(state);
+                }
             }
             ChatEvent::TextDelta { text, .. } => {
                 pending.push_str(&text);

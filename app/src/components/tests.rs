@@ -42,6 +42,7 @@ fn Harness(props: HarnessProps) -> Element {
                 turn_id: None,
                 conversation_id: None,
                 state: agent_state,
+                stop_requested: false,
             }));
             state.live_text.set(text);
         }
