@@ -19,10 +19,12 @@
 //! The modules: [`window`] (the launch code and the in-page probes the
 //! paint binaries share), [`words`] (deterministic realistic text),
 //! [`procs`] (reading `/proc`), [`run`] (spawning, timing and killing one
-//! app), [`xvfb`] (a private X server) and [`stats`] (medians).
+//! app), [`xvfb`] (a private X server), [`session_bus`] (a private D-Bus
+//! session bus) and [`stats`] (medians).
 
 pub mod procs;
 pub mod run;
+pub mod session_bus;
 pub mod stats;
 pub mod window;
 pub mod words;

@@ -1,6 +1,7 @@
 //! Reading `/proc` (Linux): a process's descendants (by walking every
 //! `/proc/<pid>/stat` for its parent), their memory from `smaps_rollup`
-//! (PSS, USS, RSS), their CPU time, and stopping them.
+//! (PSS, USS, RSS), their CPU time, and stopping them (by pid or process
+//! group, never by name).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -101,6 +102,12 @@ pub struct Memory {
     pub pss_kb: u64,
     /// Unique set size: `Private_Clean` + `Private_Dirty`.
     pub uss_kb: u64,
+    /// PSS of anonymous memory (heaps: the JS heap, the DOM, Rust's heap).
+    pub pss_anon_kb: u64,
+    /// PSS of mapped files (code and data of the libraries).
+    pub pss_file_kb: u64,
+    /// PSS of shared memory (graphics buffers shared between processes).
+    pub pss_shmem_kb: u64,
 }
 
 impl std::ops::AddAssign for Memory {
@@ -108,6 +115,9 @@ impl std::ops::AddAssign for Memory {
         self.rss_kb += other.rss_kb;
         self.pss_kb += other.pss_kb;
         self.uss_kb += other.uss_kb;
+        self.pss_anon_kb += other.pss_anon_kb;
+        self.pss_file_kb += other.pss_file_kb;
+        self.pss_shmem_kb += other.pss_shmem_kb;
     }
 }
 
@@ -126,6 +136,9 @@ pub fn parse_smaps_rollup(text: &str) -> Memory {
             "Rss:" => memory.rss_kb += kb,
             "Pss:" => memory.pss_kb += kb,
             "Private_Clean:" | "Private_Dirty:" => memory.uss_kb += kb,
+            "Pss_Anon:" => memory.pss_anon_kb += kb,
+            "Pss_File:" => memory.pss_file_kb += kb,
+            "Pss_Shmem:" => memory.pss_shmem_kb += kb,
             _ => {}
         }
     }
@@ -198,6 +211,17 @@ pub fn sample_tree(root: u32, ticks_per_second: f64) -> TreeSample {
     sample
 }
 
+/// CPU time (user + system) in milliseconds of `root` and its descendants
+/// now, summed by process name ([`display_name`]).
+pub fn cpu_ms_by_name(root: u32, ticks_per_second: f64) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for process in tree(root) {
+        let ms = process.cpu_ticks as f64 * 1000.0 / ticks_per_second;
+        *out.entry(display_name(&process)).or_insert(0.0) += ms;
+    }
+    out
+}
+
 /// `getconf CLK_TCK`, or the usual 100.
 pub fn clock_ticks_per_second() -> f64 {
     Command::new("getconf")
@@ -234,6 +258,31 @@ pub fn kill_all(pgid: u32, pids: &[u32], wait: Duration) -> bool {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Asks each of `pids` to stop (SIGTERM), waits up to `wait` for them to
+/// go, then kills (SIGKILL) any left.
+pub fn terminate(pids: &[u32], wait: Duration) {
+    signal(pids, "-TERM");
+    let deadline = Instant::now() + wait;
+    while pids.iter().any(|pid| is_alive(*pid)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left: Vec<u32> = pids.iter().copied().filter(|pid| is_alive(*pid)).collect();
+    signal(&left, "-KILL");
+}
+
+fn signal(pids: &[u32], which: &str) {
+    if pids.is_empty() {
+        return;
+    }
+    let _ = Command::new("kill")
+        .arg(which)
+        .arg("--")
+        .args(pids.iter().map(u32::to_string))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// Whether `pid` exists and is not a zombie.
@@ -278,7 +327,10 @@ mod tests {
             Memory {
                 rss_kb: 120000,
                 pss_kb: 80000,
-                uss_kb: 50000
+                uss_kb: 50000,
+                pss_anon_kb: 30000,
+                pss_file_kb: 0,
+                pss_shmem_kb: 0,
             }
         );
     }

@@ -1,4 +1,4 @@
-//! Small summary statistics for benchmark samples: median and minimum.
+//! Small summary statistics for benchmark samples: median, minimum, maximum.
 
 /// The median of `samples` (the mean of the middle two for an even count);
 /// `None` when empty.
@@ -9,7 +9,7 @@ pub fn median(samples: &[f64]) -> Option<f64> {
     }
     sorted.sort_by(f64::total_cmp);
     let mid = sorted.len() / 2;
-    Some(if sorted.len() % 2 == 0 {
+    Some(if sorted.len().is_multiple_of(2) {
         (sorted[mid - 1] + sorted[mid]) / 2.0
     } else {
         sorted[mid]

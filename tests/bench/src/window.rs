@@ -43,30 +43,34 @@ pub fn launch(root: fn() -> Element) {
         .launch(root);
 }
 
-/// JavaScript that resolves once `selector` matches (checked on every DOM
-/// change, so there is no polling delay) and then two animation frames have
-/// begun: the frame that first showed the match has been painted.
-pub fn paint_probe_js(selector: &str) -> String {
+/// JavaScript that resolves once `first` matches (the first render is in
+/// the page), then once `ready` matches, then once two animation frames
+/// have begun (the frame that first showed `ready` has been painted).
+/// Matches are checked on every DOM change, so there is no polling delay.
+/// It returns those three moments in the page's clock (`performance.now()`,
+/// milliseconds since the page's navigation started).
+pub fn paint_probe_js(first: &str, ready: &str) -> String {
     format!(
-        r#"const sel = {selector:?};
-await new Promise((resolve) => {{
-  if (document.querySelector(sel)) return resolve();
+        r#"const waitFor = (sel) => new Promise((resolve) => {{
+  if (document.querySelector(sel)) return resolve(performance.now());
   const mo = new MutationObserver(() => {{
-    if (document.querySelector(sel)) {{ mo.disconnect(); resolve(); }}
+    if (document.querySelector(sel)) {{ mo.disconnect(); resolve(performance.now()); }}
   }});
   mo.observe(document.documentElement, {{ subtree: true, childList: true, attributes: true }});
 }});
+const first_dom_ms = await waitFor({first:?});
+const ready_ms = await waitFor({ready:?});
 await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
-return true;"#
+return {{ first_dom_ms, ready_ms, painted_ms: performance.now() }};"#
     )
 }
 
-/// Waits (in the page) until `selector` matches and two frames have begun.
-pub async fn wait_painted(selector: &str) -> anyhow::Result<()> {
-    document::eval(&paint_probe_js(selector))
-        .join::<bool>()
+/// Waits (in the page) until `first`, then `ready`, match and two frames
+/// have begun; returns the page-clock timings of [`paint_probe_js`].
+pub async fn wait_painted(first: &str, ready: &str) -> anyhow::Result<serde_json::Value> {
+    document::eval(&paint_probe_js(first, ready))
+        .join::<serde_json::Value>()
         .await
-        .map(|_| ())
         .map_err(|e| anyhow!("the paint probe failed: {e}"))
 }
 

@@ -69,6 +69,8 @@ impl Xvfb {
 
 impl Drop for Xvfb {
     fn drop(&mut self) {
+        // SIGTERM lets Xvfb remove its lock file and socket.
+        crate::procs::terminate(&[self.child.id()], Duration::from_secs(3));
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -46,7 +46,7 @@ fn main() -> anyhow::Result<()> {
         queries::set_title_if_empty(&conn, conversation.id, &words.title())?;
         let mut parent = None;
         for i in 0..args.messages_per {
-            let (role, text) = if i % 2 == 0 {
+            let (role, text) = if i.is_multiple_of(2) {
                 (Role::User, words.user_message())
             } else {
                 (Role::Assistant, words.assistant_message())

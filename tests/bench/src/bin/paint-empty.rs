@@ -17,14 +17,16 @@ fn Floor() -> Element {
     use_effect(|| {
         let mounted_ms = window::ms_since_main();
         spawn(async move {
-            if let Err(error) = window::wait_painted("#floor").await {
-                window::fail(&error);
-            }
+            let page = match window::wait_painted("#floor", "#floor").await {
+                Ok(page) => page,
+                Err(error) => window::fail(&error),
+            };
             let painted_ms = window::ms_since_main();
             window::report_first_paint();
             window::report_phases(&serde_json::json!({
                 "mounted_ms": mounted_ms,
                 "painted_ms": painted_ms,
+                "page": page,
             }));
         });
     });

@@ -9,7 +9,8 @@
 //! N-word reply queued) it then types a message, presses Send, counts the
 //! DOM mutations inside the streaming message with a MutationObserver
 //! until the finished message replaces it, prints one JSON line
-//! `{"tokens":N,"ms":…,"dom_updates":…,"final_chars":…,…}` and exits.
+//! `{"tokens":N,"ms":…,"dom_updates":…,"final_chars":…,…}` (with the CPU
+//! time each process spent meanwhile) and exits.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail};
 use clap::Parser;
 use dioxus::prelude::*;
-use kestrel_bench::window;
+use kestrel_bench::{procs, window};
 use kestrel_server::config::{Config, DEFAULT_MAX_TOKENS, DEFAULT_MODEL};
 use kestrel_server::secrets::{ApiKey, KeyStore};
 use kestrel_server::{Backend, logging};
@@ -44,6 +45,15 @@ struct Args {
     /// this many words (queue it on the mock server first).
     #[arg(long, value_name = "N", requires = "base_url")]
     stream_tokens: Option<usize>,
+    /// Diagnostic: do not count animation frames while streaming (the
+    /// counter is a requestAnimationFrame loop, which keeps WebKit
+    /// rendering every frame).
+    #[arg(long)]
+    no_frame_count: bool,
+    /// Diagnostic: stop the streaming message's blinking cursor animation
+    /// (injects `.cursor::after { animation: none }`) before sending.
+    #[arg(long)]
+    no_cursor_animation: bool,
     /// Give up (exit 2) after this many seconds.
     #[arg(long, default_value_t = 300)]
     deadline_secs: u64,
@@ -53,6 +63,8 @@ struct Args {
 struct Run {
     backend_open_ms: f64,
     stream_tokens: Option<usize>,
+    count_frames: bool,
+    cursor_animation: bool,
 }
 
 static RUN: OnceLock<Run> = OnceLock::new();
@@ -91,6 +103,8 @@ fn main() -> ExitCode {
     let _ = RUN.set(Run {
         backend_open_ms,
         stream_tokens: args.stream_tokens,
+        count_frames: !args.no_frame_count,
+        cursor_animation: !args.no_cursor_animation,
     });
 
     window::launch(Root);
@@ -113,21 +127,35 @@ fn Root() -> Element {
 
 async fn drive(mounted_ms: f64) -> anyhow::Result<()> {
     let run = RUN.get().context("main did not record the run")?;
-    window::wait_painted(r#".app[data-ready="true"]"#).await?;
+    let page = window::wait_painted(".app", r#".app[data-ready="true"]"#).await?;
     let painted_ms = window::ms_since_main();
     window::report_first_paint();
     window::report_phases(&serde_json::json!({
         "backend_open_ms": run.backend_open_ms,
         "mounted_ms": mounted_ms,
         "painted_ms": painted_ms,
+        "page": page,
     }));
     let Some(tokens) = run.stream_tokens else {
         // Stay open; the runner measures memory and then kills us.
         return Ok(());
     };
-    let mut report = stream_reply().await?;
+    let ticks = procs::clock_ticks_per_second();
+    let me = std::process::id();
+    let cpu_before = procs::cpu_ms_by_name(me, ticks);
+    let mut report = stream_reply(run.count_frames, run.cursor_animation).await?;
+    let cpu_after = procs::cpu_ms_by_name(me, ticks);
+    // CPU spent while streaming, by process (this app, WebKit's processes).
+    let cpu: serde_json::Map<String, serde_json::Value> = cpu_after
+        .iter()
+        .map(|(name, after)| {
+            let before = cpu_before.get(name).copied().unwrap_or(0.0);
+            (name.clone(), (after - before).into())
+        })
+        .collect();
     if let Some(object) = report.as_object_mut() {
         object.insert("tokens".to_owned(), tokens.into());
+        object.insert("cpu_ms_by_process".to_owned(), cpu.into());
     }
     println!("{report}");
     std::process::exit(0)
@@ -137,6 +165,12 @@ async fn drive(mounted_ms: f64) -> anyhow::Result<()> {
 /// page, timed with `performance.now()`). Resolves with the counts once the
 /// finished message is on screen.
 const STREAM_JS: &str = r#"
+const countFrames = COUNT_FRAMES;
+if (!CURSOR_ANIMATION) {
+  const style = document.createElement('style');
+  style.textContent = '.cursor::after { animation: none !important; }';
+  document.head.appendChild(style);
+}
 const prompt = "Benchmark: write a long answer, please.";
 const root = document.querySelector('.app') || document.body;
 const waitFor = (pick) => new Promise((resolve) => {
@@ -162,7 +196,7 @@ const inStreaming = (node) => {
   return !!el && !!el.closest('.message.assistant.streaming');
 };
 let batches = 0, records = 0, textUpdates = 0, lastLength = -1;
-let firstText = null, done = false, frames = 0;
+let firstText = null, lastText = null, done = false, frames = countFrames ? 0 : null;
 const t0 = performance.now();
 const finished = new Promise((resolve) => {
   const mo = new MutationObserver((list) => {
@@ -173,7 +207,8 @@ const finished = new Promise((resolve) => {
     if (live) {
       const length = live.textContent.length;
       if (length !== lastLength) {
-        if (firstText === null) firstText = performance.now();
+        lastText = performance.now();
+        if (firstText === null) firstText = lastText;
         lastLength = length;
         textUpdates++;
       }
@@ -193,13 +228,14 @@ const finished = new Promise((resolve) => {
   mo.observe(root, { subtree: true, childList: true, characterData: true });
 });
 const countFrame = () => { if (!done) { frames++; requestAnimationFrame(countFrame); } };
-requestAnimationFrame(countFrame);
+if (countFrames) requestAnimationFrame(countFrame);
 button.click();
 const end = await finished;
 if (end.error) return { error: end.error };
 return {
   ms: end.end - t0,
   first_text_ms: firstText === null ? null : firstText - t0,
+  last_text_ms: lastText === null ? null : lastText - t0,
   dom_updates: batches,
   mutation_records: records,
   text_updates: textUpdates,
@@ -208,8 +244,17 @@ return {
 };
 "#;
 
-async fn stream_reply() -> anyhow::Result<serde_json::Value> {
-    let report = document::eval(STREAM_JS)
+async fn stream_reply(
+    count_frames: bool,
+    cursor_animation: bool,
+) -> anyhow::Result<serde_json::Value> {
+    let script = STREAM_JS
+        .replace("COUNT_FRAMES", if count_frames { "true" } else { "false" })
+        .replace(
+            "CURSOR_ANIMATION",
+            if cursor_animation { "true" } else { "false" },
+        );
+    let report = document::eval(&script)
         .join::<serde_json::Value>()
         .await
         .map_err(|e| anyhow!("the streaming probe failed: {e}"))?;
