@@ -86,17 +86,8 @@ fn has_display() -> bool {
 
 #[cfg(feature = "desktop")]
 fn desktop() -> ExitCode {
-    use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
-
-    let window = WindowBuilder::new()
-        .with_title("Kestrel")
-        .with_inner_size(LogicalSize::new(1120.0, 780.0))
-        .with_min_inner_size(LogicalSize::new(520.0, 400.0));
-    let config = Config::new().with_window(window).with_menu(None);
     tracing::info!("opening the desktop window");
-    dioxus::LaunchBuilder::desktop()
-        .with_cfg(config)
-        .launch(kestrel_app::App);
+    kestrel_app::desktop::launch(kestrel_app::App);
     ExitCode::SUCCESS
 }
 

@@ -7,6 +7,8 @@
 //! for what the person sees. Business logic stays in `kestrel-server`.
 
 pub mod components;
+#[cfg(feature = "desktop")]
+pub mod desktop;
 pub mod state;
 mod time;
 

@@ -107,33 +107,49 @@ impl Default for ChatState {
 
 /// Loads what the first screen needs. Runs once, on the client.
 pub async fn load_initial(mut state: ChatState) {
-    match api::list_conversations().await {
+    let (conversations, settings, key_status) = futures::join!(
+        api::list_conversations(),
+        api::get_settings(),
+        api::key_status()
+    );
+    match conversations {
         Ok(list) => state.conversations.set(list),
         Err(e) => state.show_error(api::to_kestrel_error(e)),
     }
-    if let Ok(settings) = api::get_settings().await {
+    if let Ok(settings) = settings {
         state.settings.set(settings);
     }
-    match api::key_status().await {
+    match key_status {
         Ok(status) => state.key_status.set(Some(status)),
         Err(e) => state.show_error(api::to_kestrel_error(e)),
     }
-    // Reopen the conversation named in the address (a reload keeps it).
-    let hash = document::eval("return window.location.hash.slice(1);")
-        .join::<String>()
-        .await;
-    if let Some(id) = hash.ok().and_then(|h| h.parse::<ConversationId>().ok()) {
+    if let Some(id) = opened_in_address().await {
         open_conversation(state, id).await;
     }
     state.ready.set(true);
 }
 
-/// Names the open conversation in the address, so a reload reopens it.
+/// The conversation named in the page address (`#<id>`), so a reload
+/// reopens it. Only the browser has an address worth reading.
+async fn opened_in_address() -> Option<ConversationId> {
+    if cfg!(target_arch = "wasm32") {
+        let hash = document::eval("return window.location.hash.slice(1);")
+            .join::<String>()
+            .await;
+        hash.ok()?.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// Names the open conversation in the page address (browser only).
 fn remember_open(id: Option<ConversationId>) {
-    let hash = id.map(|id| format!("#{id}")).unwrap_or_default();
-    let _ = document::eval(&format!(
-        "history.replaceState(null, '', window.location.pathname + window.location.search + {hash:?});"
-    ));
+    if cfg!(target_arch = "wasm32") {
+        let hash = id.map(|id| format!("#{id}")).unwrap_or_default();
+        let _ = document::eval(&format!(
+            "history.replaceState(null, '', window.location.pathname + window.location.search + {hash:?});"
+        ));
+    }
 }
 
 /// Opens a conversation from the sidebar.

@@ -82,13 +82,7 @@ fn main() -> ExitCode {
         std::process::exit(2);
     });
 
-    use dioxus::desktop::{Config as WindowConfig, LogicalSize, WindowBuilder};
-    let window = WindowBuilder::new()
-        .with_title("Kestrel")
-        .with_inner_size(LogicalSize::new(1100.0, 760.0));
-    dioxus::LaunchBuilder::desktop()
-        .with_cfg(WindowConfig::new().with_window(window).with_menu(None))
-        .launch(SmokeRoot);
+    kestrel_app::desktop::launch(SmokeRoot);
     eprintln!("desktop smoke: FAILED, the window closed before the driver finished");
     ExitCode::FAILURE
 }
@@ -182,7 +176,7 @@ async fn drive() -> Result<String, String> {
         if let Some(done) = text_of(".message.assistant:not(.streaming) .text").await {
             break done;
         }
-        if let Some(partial) = text_of(".message.assistant.streaming .text").await
+        if let Some(partial) = text_of(".message.assistant.streaming .bubble").await
             && lengths.last() != Some(&partial.len())
         {
             lengths.push(partial.len());

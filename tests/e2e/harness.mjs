@@ -116,7 +116,7 @@ export async function watchStream(page, { stopAfterChars } = {}) {
   const lengths = [];
   for (let i = 0; i < 2000; i++) {
     const state = await page.evaluate(() => {
-      const live = document.querySelector('.message.assistant.streaming .text');
+      const live = document.querySelector('.message.assistant.streaming .bubble');
       return { live: live ? live.innerText.length : null, streaming: !!document.querySelector('.message.assistant.streaming') };
     });
     if (state.live !== null && lengths[lengths.length - 1] !== state.live) lengths.push(state.live);

@@ -38,11 +38,18 @@ pub fn App() -> Element {
 }
 
 /// The document head. Its own component with no props, so it renders once
-/// and never asks the document to replace the stylesheet.
+/// and never asks the document to replace the stylesheet. The desktop
+/// window already has the stylesheet in its initial HTML.
 #[component]
 fn Head() -> Element {
+    #[cfg(feature = "desktop")]
+    let styles_in_head = try_consume_context::<crate::desktop::StylesInHead>().is_some();
+    #[cfg(not(feature = "desktop"))]
+    let styles_in_head = false;
     rsx! {
         document::Title { "Kestrel" }
-        document::Style { {crate::STYLE} }
+        if !styles_in_head {
+            document::Style { {crate::STYLE} }
+        }
     }
 }

@@ -86,7 +86,10 @@ fn ContentBlockView(block: ContentBlock) -> Element {
     }
 }
 
-/// The reply being written now.
+/// The reply being written now. Finished paragraphs are their own
+/// components and never change again; only the last, growing paragraph
+/// is re-rendered on each flush, so the webview re-lays out one block of
+/// text, not the whole reply.
 #[component]
 pub fn StreamingMessage() -> Element {
     let state = use_context::<ChatState>();
@@ -95,6 +98,10 @@ pub fn StreamingMessage() -> Element {
     }
     let agent_state = (*state.turn.read()).map(|t| t.state).unwrap_or_default();
     let text = state.live_text.read();
+    let (done, tail) = match text.rfind("\n\n") {
+        Some(end) => (&text[..end], &text[end + 2..]),
+        None => ("", text.as_str()),
+    };
     rsx! {
         article { class: "message assistant streaming", "aria-busy": "true",
             div { class: "bubble",
@@ -103,9 +110,18 @@ pub fn StreamingMessage() -> Element {
                         if agent_state == AgentState::Thinking { "Thinking" } else { "" }
                     }
                 } else {
-                    div { class: "text cursor", "{text}" }
+                    for (i, paragraph) in done.split("\n\n").enumerate().filter(|_| !done.is_empty()) {
+                        FinishedParagraph { key: "{i}", text: paragraph.to_owned() }
+                    }
+                    div { class: "text cursor", "{tail}" }
                 }
             }
         }
     }
+}
+
+/// A paragraph of the streaming reply that is complete.
+#[component]
+fn FinishedParagraph(text: String) -> Element {
+    rsx! { div { class: "text paragraph", "{text}" } }
 }

@@ -161,6 +161,25 @@ fn the_streaming_reply_renders_after_the_finished_messages() {
 }
 
 #[test]
+fn finished_paragraphs_of_a_streaming_reply_are_separate_from_the_growing_tail() {
+    let html = render(HarnessProps {
+        show: Show::Transcript,
+        messages: vec![],
+        draft: String::new(),
+        live: Some((AgentState::Streaming, "First.\n\nSecond.\n\nThe ta".into())),
+        key_status: None,
+    });
+    assert_eq!(
+        html,
+        concat!(
+            "<article class=\"message assistant streaming\" aria-busy=\"true\"><div class=\"bubble\">",
+            "<div class=\"text paragraph\">First.</div><div class=\"text paragraph\">Second.</div>",
+            "<div class=\"text cursor\">The ta</div></div></article>"
+        )
+    );
+}
+
+#[test]
 fn composer_with_an_empty_draft_cannot_send() {
     let html = render(HarnessProps {
         show: Show::Composer,

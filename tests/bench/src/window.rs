@@ -1,6 +1,5 @@
-//! What the two paint binaries share: the desktop launch code (the same
-//! window and config as `kestrel`'s desktop mode, so the floor and Kestrel
-//! start the same way), the in-page probe that waits for a selector and
+//! What the two paint binaries share: the floor's launch code (the same
+//! window settings as `kestrel`'s desktop mode), the in-page probe that waits for a selector and
 //! then two animation frames, and the `FIRST_PAINT`/`PHASES` lines.
 
 use std::io::Write;
@@ -27,9 +26,11 @@ pub fn ms_since_main() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// Opens the window exactly as `kestrel` does in desktop mode (title, size,
-/// minimum size, no menu) and runs `root` in it. Does not return while the
-/// window is open.
+/// Opens the floor's window with the same window settings as
+/// `kestrel_app::desktop::config` (title, size, minimum size, no menu), but
+/// none of Kestrel's page content. Does not return while the window is
+/// open. (`paint-kestrel` launches through `kestrel_app::desktop::launch`
+/// itself, so it starts exactly as `kestrel` does.)
 pub fn launch(root: fn() -> Element) {
     use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
 

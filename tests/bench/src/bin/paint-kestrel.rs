@@ -107,7 +107,7 @@ fn main() -> ExitCode {
         cursor_animation: !args.no_cursor_animation,
     });
 
-    window::launch(Root);
+    kestrel_app::desktop::launch(Root);
     eprintln!("paint-kestrel: the window closed");
     ExitCode::FAILURE
 }
