@@ -59,8 +59,29 @@ pub struct ChatState {
     pub ready: Signal<bool>,
 }
 
+/// What the first screen shows, when the launcher could fetch it before the
+/// first render (the desktop app, whose backend is in this process). The
+/// first frame then already shows the conversations, with no second pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InitialData {
+    pub conversations: Vec<Conversation>,
+    pub settings: Settings,
+    pub key_status: KeyStatus,
+}
+
 impl ChatState {
-    /// New signals, owned by the calling component's scope.
+    /// Signals holding `initial`, owned by the calling component's scope;
+    /// ready at once.
+    pub fn with_initial(initial: InitialData) -> Self {
+        let mut state = Self::new();
+        state.conversations.set(initial.conversations);
+        state.settings.set(initial.settings);
+        state.key_status.set(Some(initial.key_status));
+        state.ready.set(true);
+        state
+    }
+
+    /// New, empty signals, owned by the calling component's scope.
     pub fn new() -> Self {
         Self {
             conversations: Signal::new(Vec::new()),

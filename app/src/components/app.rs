@@ -4,15 +4,22 @@
 use dioxus::prelude::*;
 
 use super::{ChatPane, SettingsDialog, Sidebar};
-use crate::state::{self, ChatState};
+use crate::state::{self, ChatState, InitialData};
 
 #[component]
 pub fn App() -> Element {
-    let state = use_context_provider(ChatState::new);
+    let initial = try_consume_context::<InitialData>();
+    let prefetched = initial.is_some();
+    let state = use_context_provider(move || match initial {
+        Some(initial) => ChatState::with_initial(initial),
+        None => ChatState::new(),
+    });
     // Effects run only where the UI is live (not during server rendering),
     // so the first client render matches the server's HTML.
     use_effect(move || {
-        spawn(state::load_initial(state));
+        if !prefetched {
+            spawn(state::load_initial(state));
+        }
     });
     let theme = state.settings.read().theme;
     rsx! {

@@ -3,17 +3,19 @@
 
 use dioxus::prelude::*;
 use kestrel_shared::{
-    AgentState, ContentBlock, KeySource, KeyStatus, Message, MessageStatus, Role, Timestamp,
+    AgentState, ContentBlock, Conversation, KeySource, KeyStatus, Message, MessageStatus, Role,
+    Timestamp,
 };
 use pretty_assertions::assert_eq;
 
-use super::{Composer, MessageList, StreamingMessage};
+use super::{Composer, MessageList, Sidebar, StreamingMessage};
 use crate::state::{ChatState, LiveTurn};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Show {
     Transcript,
     Composer,
+    Sidebar,
 }
 
 #[derive(Props, Clone, PartialEq)]
@@ -21,6 +23,8 @@ struct HarnessProps {
     show: Show,
     #[props(default)]
     messages: Vec<Message>,
+    #[props(default)]
+    conversations: Vec<Conversation>,
     #[props(default)]
     draft: String,
     #[props(default)]
@@ -35,6 +39,7 @@ fn Harness(props: HarnessProps) -> Element {
     use_context_provider(move || {
         let mut state = ChatState::new();
         state.messages.set(init.messages);
+        state.conversations.set(init.conversations);
         state.draft.set(init.draft);
         state.key_status.set(init.key_status);
         if let Some((agent_state, text)) = init.live {
@@ -51,6 +56,7 @@ fn Harness(props: HarnessProps) -> Element {
     match props.show {
         Show::Transcript => rsx! { MessageList {} StreamingMessage {} },
         Show::Composer => rsx! { Composer {} },
+        Show::Sidebar => rsx! { Sidebar {} },
     }
 }
 
@@ -83,6 +89,7 @@ fn empty_transcript_invites_a_first_message() {
     let html = render(HarnessProps {
         show: Show::Transcript,
         messages: vec![],
+        conversations: vec![],
         draft: String::new(),
         live: None,
         key_status: None,
@@ -111,6 +118,7 @@ fn transcript_renders_each_message_escaped_with_its_status() {
                 MessageStatus::Cancelled,
             ),
         ],
+        conversations: vec![],
         draft: String::new(),
         live: None,
         key_status: None,
@@ -136,6 +144,7 @@ fn the_streaming_reply_renders_after_the_finished_messages() {
             vec![ContentBlock::text("hi")],
             MessageStatus::Complete,
         )],
+        conversations: vec![],
         draft: String::new(),
         live: Some((AgentState::Streaming, "Hel".into())),
         key_status: None,
@@ -150,6 +159,7 @@ fn the_streaming_reply_renders_after_the_finished_messages() {
     let thinking = render(HarnessProps {
         show: Show::Transcript,
         messages: vec![],
+        conversations: vec![],
         draft: String::new(),
         live: Some((AgentState::Thinking, String::new())),
         key_status: None,
@@ -165,6 +175,7 @@ fn finished_paragraphs_of_a_streaming_reply_are_separate_from_the_growing_tail()
     let html = render(HarnessProps {
         show: Show::Transcript,
         messages: vec![],
+        conversations: vec![],
         draft: String::new(),
         live: Some((AgentState::Streaming, "First.\n\nSecond.\n\nThe ta".into())),
         key_status: None,
@@ -184,6 +195,7 @@ fn composer_with_an_empty_draft_cannot_send() {
     let html = render(HarnessProps {
         show: Show::Composer,
         messages: vec![],
+        conversations: vec![],
         draft: "   ".into(),
         live: None,
         key_status: None,
@@ -203,6 +215,7 @@ fn composer_counts_tokens_and_enables_send() {
     let html = render(HarnessProps {
         show: Show::Composer,
         messages: vec![],
+        conversations: vec![],
         draft: "Hello, world!".into(),
         live: None,
         key_status: Some(KeyStatus {
@@ -224,6 +237,7 @@ fn composer_shows_stop_while_a_reply_streams_and_asks_for_a_key_without_one() {
     let html = render(HarnessProps {
         show: Show::Composer,
         messages: vec![],
+        conversations: vec![],
         draft: String::new(),
         live: Some((AgentState::Streaming, "x".into())),
         key_status: Some(KeyStatus::default()),
@@ -237,4 +251,36 @@ fn composer_shows_stop_while_a_reply_streams_and_asks_for_a_key_without_one() {
         html.contains("placeholder=\"Add an API key in Settings to start…\""),
         "{html}"
     );
+}
+
+#[test]
+fn the_sidebar_lists_the_most_recent_page_and_offers_the_rest() {
+    let conversations: Vec<Conversation> = (1..=60)
+        .map(|n| Conversation {
+            id: id(n),
+            title: format!("Conversation {n}"),
+            system_prompt: String::new(),
+            model: "m".into(),
+            active_leaf: None,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        })
+        .collect();
+    let html = render(HarnessProps {
+        show: Show::Sidebar,
+        messages: vec![],
+        conversations,
+        draft: String::new(),
+        live: None,
+        key_status: None,
+    });
+    assert_eq!(
+        html.matches("class=\"conversation-item\"").count(),
+        super::sidebar::PAGE
+    );
+    assert!(
+        html.contains(">Conversation 50<") && !html.contains(">Conversation 51<"),
+        "{html}"
+    );
+    assert!(html.contains(">Show 10 more</button>"), "{html}");
 }
