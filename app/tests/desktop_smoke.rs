@@ -90,9 +90,18 @@ fn main() -> ExitCode {
 fn rerun_under_xvfb() -> ExitCode {
     let exe = std::env::current_exe().unwrap();
     eprintln!("desktop smoke: no DISPLAY, re-running under xvfb-run");
+    // A session bus for the run, gone with it: without one GTK starts its
+    // own bus and accessibility daemons, which outlive the test.
     match Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1280x800x24"])
+        .args([
+            "-a",
+            "-s",
+            "-screen 0 1280x800x24",
+            "dbus-run-session",
+            "--",
+        ])
         .arg(exe)
+        .env("NO_AT_BRIDGE", "1")
         .status()
     {
         Ok(status) if status.success() => ExitCode::SUCCESS,

@@ -203,7 +203,7 @@ const finished = new Promise((resolve) => {
     let touched = 0;
     for (const r of list) if (inStreaming(r.target)) touched++;
     if (touched > 0) { batches++; records += touched; }
-    const live = document.querySelector('.message.assistant.streaming .text');
+    const live = document.querySelector('.message.assistant.streaming .bubble');
     if (live) {
       const length = live.textContent.length;
       if (length !== lastLength) {
