@@ -152,6 +152,15 @@ async fn text_of(selector: &str) -> Option<String> {
     js::<Option<String>>(&code).await.ok().flatten()
 }
 
+/// The streaming reply's text so far (its paragraphs and growing tail), or
+/// `None` when no reply is streaming or none of its text has arrived.
+async fn streaming_text() -> Option<String> {
+    let code =
+        "const blocks = [...document.querySelectorAll('.message.assistant.streaming .text')];
+                return blocks.length ? blocks.map((b) => b.innerText).join('\\n\\n') : null;";
+    js::<Option<String>>(code).await.ok().flatten()
+}
+
 async fn wait_for(selector: &str, what: &str) -> Result<String, String> {
     for _ in 0..600 {
         if let Some(text) = text_of(selector).await {
@@ -185,7 +194,7 @@ async fn drive() -> Result<String, String> {
         if let Some(done) = text_of(".message.assistant:not(.streaming) .text").await {
             break done;
         }
-        if let Some(partial) = text_of(".message.assistant.streaming .bubble").await
+        if let Some(partial) = streaming_text().await
             && lengths.last() != Some(&partial.len())
         {
             lengths.push(partial.len());

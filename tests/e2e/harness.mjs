@@ -116,8 +116,11 @@ export async function watchStream(page, { stopAfterChars } = {}) {
   const lengths = [];
   for (let i = 0; i < 2000; i++) {
     const state = await page.evaluate(() => {
-      const live = document.querySelector('.message.assistant.streaming .bubble');
-      return { live: live ? live.innerText.length : null, streaming: !!document.querySelector('.message.assistant.streaming') };
+      // The reply's text so far (finished paragraphs and the growing tail),
+      // not the "Thinking" indicator shown before it.
+      const blocks = [...document.querySelectorAll('.message.assistant.streaming .text')];
+      const live = blocks.length ? blocks.map((b) => b.innerText).join('\n\n').length : null;
+      return { live, streaming: !!document.querySelector('.message.assistant.streaming') };
     });
     if (state.live !== null && lengths[lengths.length - 1] !== state.live) lengths.push(state.live);
     if (stopAfterChars && state.live !== null && state.live >= stopAfterChars) return { lengths, stopped: true };
