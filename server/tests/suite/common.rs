@@ -9,7 +9,7 @@ use kestrel_server::Backend;
 use kestrel_server::chat::EventStream;
 use kestrel_server::config::Config;
 use kestrel_server::secrets::{ApiKey, KeyStore};
-use kestrel_shared::ChatEvent;
+use kestrel_shared::{ChatEvent, Conversation, Message};
 
 pub const KEY: &str = "test-key";
 
@@ -59,4 +59,16 @@ pub fn streamed_text(events: &[ChatEvent]) -> String {
             _ => None,
         })
         .collect()
+}
+
+/// The conversation and user message a turn started with (its first event).
+pub fn started(events: &[ChatEvent]) -> (&Conversation, &Message) {
+    match events.first() {
+        Some(ChatEvent::TurnStarted {
+            conversation,
+            user_message,
+            ..
+        }) => (conversation, user_message),
+        other => panic!("the turn began with {other:?}"),
+    }
 }

@@ -11,7 +11,7 @@ use kestrel_shared::{
 };
 use pretty_assertions::assert_eq;
 
-use super::common::{KEY, backend, collect, mock, streamed_text};
+use super::common::{KEY, backend, collect, mock, started, streamed_text};
 
 fn send(text: &str) -> SendMessage {
     SendMessage {
@@ -171,14 +171,7 @@ async fn a_rejected_key_keeps_the_user_message_and_a_retry_reuses_it() {
         panic!("last event was {:?}", events.last());
     };
     assert_eq!((error.kind, message), (ErrorKind::InvalidApiKey, &None));
-    let ChatEvent::TurnStarted {
-        conversation,
-        user_message,
-        ..
-    } = &events[0]
-    else {
-        panic!()
-    };
+    let (conversation, user_message) = started(&events);
 
     // Fix the key (the test backend holds "wrong-key" as its environment
     // key, which would win, so restart without one) and send again.
@@ -190,13 +183,7 @@ async fn a_rejected_key_keeps_the_user_message_and_a_retry_reuses_it() {
         text: "hello".into(),
     };
     let events = collect(backend.send_message(retry).await.unwrap()).await;
-    let ChatEvent::TurnStarted {
-        user_message: retried,
-        ..
-    } = &events[0]
-    else {
-        panic!()
-    };
+    let (_, retried) = started(&events);
     assert_eq!(retried.id, user_message.id);
     assert!(matches!(events.last(), Some(ChatEvent::Done { .. })));
     let view = backend.load_conversation(conversation.id).await.unwrap();
@@ -213,27 +200,14 @@ async fn a_different_text_after_a_failure_becomes_a_sibling() {
     assert!(
         matches!(events.last(), Some(ChatEvent::Error { error, .. }) if error.kind == ErrorKind::Overloaded)
     );
-    let ChatEvent::TurnStarted {
-        conversation,
-        user_message: failed,
-        ..
-    } = &events[0]
-    else {
-        panic!()
-    };
+    let (conversation, failed) = started(&events);
 
     let edited = SendMessage {
         conversation_id: Some(conversation.id),
         text: "second try".into(),
     };
     let events = collect(backend.send_message(edited).await.unwrap()).await;
-    let ChatEvent::TurnStarted {
-        user_message: sibling,
-        ..
-    } = &events[0]
-    else {
-        panic!()
-    };
+    let (_, sibling) = started(&events);
     assert_eq!(sibling.parent_id, failed.parent_id);
     assert_ne!(sibling.id, failed.id);
     let view = backend.load_conversation(conversation.id).await.unwrap();
