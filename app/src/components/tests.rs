@@ -60,6 +60,18 @@ fn Harness(props: HarnessProps) -> Element {
     }
 }
 
+/// Props showing `show` with empty state; tests override what they need.
+fn props(show: Show) -> HarnessProps {
+    HarnessProps {
+        show,
+        messages: Vec::new(),
+        conversations: Vec::new(),
+        draft: String::new(),
+        live: None,
+        key_status: None,
+    }
+}
+
 fn render(props: HarnessProps) -> String {
     let mut dom = VirtualDom::new_with_props(Harness, props);
     dom.rebuild_in_place();
@@ -87,12 +99,7 @@ fn id<T: std::str::FromStr<Err = kestrel_shared::IdParseError>>(n: u64) -> T {
 #[test]
 fn empty_transcript_invites_a_first_message() {
     let html = render(HarnessProps {
-        show: Show::Transcript,
-        messages: vec![],
-        conversations: vec![],
-        draft: String::new(),
-        live: None,
-        key_status: None,
+        ..props(Show::Transcript)
     });
     assert_eq!(
         html,
@@ -103,7 +110,6 @@ fn empty_transcript_invites_a_first_message() {
 #[test]
 fn transcript_renders_each_message_escaped_with_its_status() {
     let html = render(HarnessProps {
-        show: Show::Transcript,
         messages: vec![
             message(
                 1,
@@ -118,10 +124,7 @@ fn transcript_renders_each_message_escaped_with_its_status() {
                 MessageStatus::Cancelled,
             ),
         ],
-        conversations: vec![],
-        draft: String::new(),
-        live: None,
-        key_status: None,
+        ..props(Show::Transcript)
     });
     assert_eq!(
         html,
@@ -137,17 +140,14 @@ fn transcript_renders_each_message_escaped_with_its_status() {
 #[test]
 fn the_streaming_reply_renders_after_the_finished_messages() {
     let html = render(HarnessProps {
-        show: Show::Transcript,
         messages: vec![message(
             1,
             Role::User,
             vec![ContentBlock::text("hi")],
             MessageStatus::Complete,
         )],
-        conversations: vec![],
-        draft: String::new(),
         live: Some((AgentState::Streaming, "Hel".into())),
-        key_status: None,
+        ..props(Show::Transcript)
     });
     assert!(
         html.ends_with(concat!(
@@ -157,12 +157,8 @@ fn the_streaming_reply_renders_after_the_finished_messages() {
         "{html}"
     );
     let thinking = render(HarnessProps {
-        show: Show::Transcript,
-        messages: vec![],
-        conversations: vec![],
-        draft: String::new(),
         live: Some((AgentState::Thinking, String::new())),
-        key_status: None,
+        ..props(Show::Transcript)
     });
     assert!(
         thinking.contains("<div class=\"pending cursor\">Thinking</div>"),
@@ -173,12 +169,8 @@ fn the_streaming_reply_renders_after_the_finished_messages() {
 #[test]
 fn finished_paragraphs_of_a_streaming_reply_are_separate_from_the_growing_tail() {
     let html = render(HarnessProps {
-        show: Show::Transcript,
-        messages: vec![],
-        conversations: vec![],
-        draft: String::new(),
         live: Some((AgentState::Streaming, "First.\n\nSecond.\n\nThe ta".into())),
-        key_status: None,
+        ..props(Show::Transcript)
     });
     assert_eq!(
         html,
@@ -193,12 +185,8 @@ fn finished_paragraphs_of_a_streaming_reply_are_separate_from_the_growing_tail()
 #[test]
 fn composer_with_an_empty_draft_cannot_send() {
     let html = render(HarnessProps {
-        show: Show::Composer,
-        messages: vec![],
-        conversations: vec![],
         draft: "   ".into(),
-        live: None,
-        key_status: None,
+        ..props(Show::Composer)
     });
     assert!(
         html.contains("<button class=\"primary send\" disabled=true>Send</button>"),
@@ -213,16 +201,13 @@ fn composer_with_an_empty_draft_cannot_send() {
 #[test]
 fn composer_counts_tokens_and_enables_send() {
     let html = render(HarnessProps {
-        show: Show::Composer,
-        messages: vec![],
-        conversations: vec![],
         draft: "Hello, world!".into(),
-        live: None,
         key_status: Some(KeyStatus {
             source: Some(KeySource::Session),
             last_four: Some("abcd".into()),
             base_url: "u".into(),
         }),
+        ..props(Show::Composer)
     });
     assert!(html.contains("≈ 6 tokens"), "{html}");
     assert!(
@@ -235,12 +220,9 @@ fn composer_counts_tokens_and_enables_send() {
 #[test]
 fn composer_shows_stop_while_a_reply_streams_and_asks_for_a_key_without_one() {
     let html = render(HarnessProps {
-        show: Show::Composer,
-        messages: vec![],
-        conversations: vec![],
-        draft: String::new(),
         live: Some((AgentState::Streaming, "x".into())),
         key_status: Some(KeyStatus::default()),
+        ..props(Show::Composer)
     });
     assert!(
         html.contains("<button class=\"stop\" title=\"Stop (Esc)\">Stop</button>"),
@@ -267,12 +249,8 @@ fn the_sidebar_lists_the_most_recent_page_and_offers_the_rest() {
         })
         .collect();
     let html = render(HarnessProps {
-        show: Show::Sidebar,
-        messages: vec![],
         conversations,
-        draft: String::new(),
-        live: None,
-        key_status: None,
+        ..props(Show::Sidebar)
     });
     assert_eq!(
         html.matches("class=\"conversation-item\"").count(),
