@@ -98,9 +98,7 @@ fn id<T: std::str::FromStr<Err = kestrel_shared::IdParseError>>(n: u64) -> T {
 
 #[test]
 fn empty_transcript_invites_a_first_message() {
-    let html = render(HarnessProps {
-        ..props(Show::Transcript)
-    });
+    let html = render(props(Show::Transcript));
     assert_eq!(
         html,
         "<div class=\"empty-state\"><h1>What can I help with?</h1><p>Ask anything. Replies stream in as they are written.</p></div>"
