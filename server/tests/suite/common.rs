@@ -72,3 +72,12 @@ pub fn started(events: &[ChatEvent]) -> (&Conversation, &Message) {
         other => panic!("the turn began with {other:?}"),
     }
 }
+
+/// A mock server and a backend pointed at it, with its data dir, using
+/// `key` as the environment key.
+pub async fn stack(key: Option<&str>) -> (MockServer, tempfile::TempDir, Arc<Backend>) {
+    let server = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let backend = backend(dir.path(), &server.base_url(), key);
+    (server, dir, backend)
+}

@@ -11,7 +11,7 @@ use kestrel_shared::{
 };
 use pretty_assertions::assert_eq;
 
-use super::common::{KEY, backend, collect, mock, started, streamed_text};
+use super::common::{KEY, collect, stack, started, streamed_text};
 
 fn send(text: &str) -> SendMessage {
     SendMessage {
@@ -22,10 +22,8 @@ fn send(text: &str) -> SendMessage {
 
 #[tokio::test]
 async fn a_turn_streams_saves_and_survives_a_restart() {
-    let server = mock().await;
+    let (server, dir, backend) = stack(Some(KEY)).await;
     server.push_reply(Reply::text("Four, as ever."));
-    let dir = tempfile::tempdir().unwrap();
-    let backend = backend(dir.path(), &server.base_url(), Some(KEY));
 
     let events = collect(backend.send_message(send("What is 2 + 2?")).await.unwrap()).await;
     let ChatEvent::TurnStarted {
@@ -99,9 +97,7 @@ async fn a_turn_streams_saves_and_survives_a_restart() {
 
 #[tokio::test]
 async fn the_system_prompt_is_sent() {
-    let server = mock().await;
-    let dir = tempfile::tempdir().unwrap();
-    let backend = backend(dir.path(), &server.base_url(), Some(KEY));
+    let (server, _dir, backend) = stack(Some(KEY)).await;
     let conversation = backend.create_conversation().await.unwrap();
     backend
         .set_system_prompt(conversation.id, "Answer in French.".into())
@@ -117,9 +113,7 @@ async fn the_system_prompt_is_sent() {
 
 #[tokio::test]
 async fn without_a_key_nothing_is_saved_and_the_error_says_what_to_do() {
-    let server = mock().await;
-    let dir = tempfile::tempdir().unwrap();
-    let backend = backend(dir.path(), &server.base_url(), None);
+    let (server, _dir, backend) = stack(None).await;
     let error = backend.send_message(send("hello")).await.unwrap_err();
     assert_eq!(error.kind, ErrorKind::NoApiKey);
     assert!(backend.list_conversations().await.unwrap().is_empty());
@@ -131,9 +125,7 @@ async fn without_a_key_nothing_is_saved_and_the_error_says_what_to_do() {
 
 #[tokio::test]
 async fn oversized_text_and_unknown_conversations_are_refused_before_saving() {
-    let server = mock().await;
-    let dir = tempfile::tempdir().unwrap();
-    let backend = backend(dir.path(), &server.base_url(), Some(KEY));
+    let (server, _dir, backend) = stack(Some(KEY)).await;
     let huge = "x".repeat(kestrel_shared::MAX_USER_MESSAGE_BYTES + 1);
     assert_eq!(
         backend.send_message(send(&huge)).await.unwrap_err().kind,
@@ -163,9 +155,7 @@ async fn oversized_text_and_unknown_conversations_are_refused_before_saving() {
 
 #[tokio::test]
 async fn a_rejected_key_keeps_the_user_message_and_a_retry_reuses_it() {
-    let server = mock().await;
-    let dir = tempfile::tempdir().unwrap();
-    let backend = backend(dir.path(), &server.base_url(), Some("wrong-key"));
+    let (server, dir, backend) = stack(Some("wrong-key")).await;
     let events = collect(backend.send_message(send("hello")).await.unwrap()).await;
     let ChatEvent::Error { error, message } = events.last().unwrap() else {
         panic!("last event was {:?}", events.last());
@@ -192,10 +182,8 @@ async fn a_rejected_key_keeps_the_user_message_and_a_retry_reuses_it() {
 
 #[tokio::test]
 async fn a_different_text_after_a_failure_becomes_a_sibling() {
-    let server = mock().await;
+    let (server, _dir, backend) = stack(Some(KEY)).await;
     server.push_reply(Reply::overloaded());
-    let dir = tempfile::tempdir().unwrap();
-    let backend = backend(dir.path(), &server.base_url(), Some(KEY));
     let events = collect(backend.send_message(send("first try")).await.unwrap()).await;
     assert!(
         matches!(events.last(), Some(ChatEvent::Error { error, .. }) if error.kind == ErrorKind::Overloaded)
@@ -228,10 +216,8 @@ async fn a_different_text_after_a_failure_becomes_a_sibling() {
 
 #[tokio::test]
 async fn a_mid_stream_error_keeps_the_partial_reply() {
-    let server = mock().await;
+    let (server, _dir, backend) = stack(Some(KEY)).await;
     server.push_reply(Reply::mid_stream_error("Partial answer"));
-    let dir = tempfile::tempdir().unwrap();
-    let backend = backend(dir.path(), &server.base_url(), Some(KEY));
     let events = collect(backend.send_message(send("hello")).await.unwrap()).await;
     let ChatEvent::Error {
         error,
@@ -264,7 +250,8 @@ async fn an_unreachable_provider_is_a_clear_network_error() {
         .unwrap()
         .port();
     let dir = tempfile::tempdir().unwrap();
-    let backend = backend(dir.path(), &format!("http://127.0.0.1:{port}"), Some(KEY));
+    let backend =
+        super::common::backend(dir.path(), &format!("http://127.0.0.1:{port}"), Some(KEY));
     let events = collect(backend.send_message(send("hello")).await.unwrap()).await;
     assert!(
         matches!(events.last(), Some(ChatEvent::Error { error, message: None }) if error.kind == ErrorKind::Network),
@@ -282,11 +269,9 @@ fn slow() -> Pacing {
 
 #[tokio::test]
 async fn stop_keeps_the_partial_reply_as_cancelled() {
-    let server = mock().await;
+    let (server, _dir, backend) = stack(Some(KEY)).await;
     let long = "word ".repeat(400);
     server.push_reply(Reply::text(long.clone()).with_pacing(slow()));
-    let dir = tempfile::tempdir().unwrap();
-    let backend = backend(dir.path(), &server.base_url(), Some(KEY));
     let mut events = backend.send_message(send("talk a lot")).await.unwrap();
     let ChatEvent::TurnStarted { turn_id, .. } = events.next().await.unwrap() else {
         panic!()
@@ -333,10 +318,8 @@ async fn stop_keeps_the_partial_reply_as_cancelled() {
 
 #[tokio::test]
 async fn closing_the_event_stream_cancels_the_turn() {
-    let server = mock().await;
+    let (server, _dir, backend) = stack(Some(KEY)).await;
     server.push_reply(Reply::text("word ".repeat(400)).with_pacing(slow()));
-    let dir = tempfile::tempdir().unwrap();
-    let backend = backend(dir.path(), &server.base_url(), Some(KEY));
     let mut events = backend.send_message(send("talk a lot")).await.unwrap();
     let ChatEvent::TurnStarted {
         conversation,
