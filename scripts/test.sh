@@ -32,6 +32,6 @@ say "Browser tests (headless Chromium)"
   MOCK_BIN="$PWD/../../target/debug/mock-anthropic" \
   KESTREL_PUBLIC_DIR="$PWD/../../target/dx/kestrel/debug/web/public" \
   KESTREL_ARTIFACTS="$ARTIFACTS" \
-    node --test --test-concurrency=1 web.test.mjs
+    node --test --test-concurrency=1 ./*.test.mjs
 )
 say "All tests passed. Screenshots: $ARTIFACTS"
