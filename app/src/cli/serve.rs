@@ -1,99 +1,12 @@
-//! Command-line handling for the native `kestrel` binary: parse flags,
-//! start logging and the backend, then run the desktop window or the web
-//! server.
+//! `kestrel serve`: the web UI and its backend over HTTP.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use kestrel_server::config::Config;
-use kestrel_server::secrets::KeyStore;
-use kestrel_server::{Backend, logging};
-
-/// Kestrel: a fast, private AI assistant.
-#[derive(Debug, Parser)]
-#[command(name = "kestrel", version, about)]
-struct Cli {
-    /// Where conversations, settings and logs are kept [env: KESTREL_DATA_DIR]
-    #[arg(long, global = true, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Serve the web UI on 127.0.0.1.
-    Serve {
-        /// The port to listen on [default: 8080, or PORT under `dx serve`].
-        #[arg(long)]
-        port: Option<u16>,
-    },
-    /// Open the desktop window (the default when a display is available).
-    #[cfg(feature = "desktop")]
-    Desktop,
-}
-
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let config = match Config::resolve(cli.data_dir) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("kestrel: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let _log_guard = logging::init(&config.log_dir());
-    let backend = match Backend::open(config, KeyStore::from_env()) {
-        Ok(backend) => backend,
-        Err(error) => {
-            tracing::error!("{error}");
-            eprintln!("kestrel: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    Backend::install(backend);
-
-    match cli.command {
-        Some(Command::Serve { port }) => serve(port),
-        #[cfg(feature = "desktop")]
-        Some(Command::Desktop) => desktop(),
-        #[cfg(feature = "desktop")]
-        None if has_display() => desktop(),
-        None => {
-            println!("No display found; serving the web UI instead.");
-            serve(None)
-        }
-    }
-}
-
-/// Whether a desktop window can open here.
-#[cfg(feature = "desktop")]
-fn has_display() -> bool {
-    if cfg!(any(
-        target_os = "linux",
-        target_os = "freebsd",
-        target_os = "openbsd"
-    )) {
-        std::env::var_os("DISPLAY").is_some_and(|v| !v.is_empty())
-            || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|v| !v.is_empty())
-    } else {
-        true
-    }
-}
-
-#[cfg(feature = "desktop")]
-fn desktop() -> ExitCode {
-    tracing::info!("opening the desktop window");
-    kestrel_app::desktop::launch(kestrel_app::App);
-    ExitCode::SUCCESS
-}
-
 /// Serves the web UI. Binds loopback only: serving beyond this machine
 /// needs access control first.
-fn serve(port: Option<u16>) -> ExitCode {
+pub fn serve(port: Option<u16>) -> ExitCode {
     let addr = match port {
         Some(port) => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
         None => dioxus::cli_config::fullstack_address_or_localhost(),
