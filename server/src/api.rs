@@ -20,8 +20,8 @@ use dioxus::fullstack::Streaming;
 use dioxus::prelude::*;
 use kestrel_shared::frame::{EventDecoder, FrameError};
 use kestrel_shared::{
-    ChatEvent, Conversation, ConversationId, ConversationView, ErrorKind, KestrelError, KeyStatus,
-    SendMessage, Settings, Theme, TurnId,
+    ChatEvent, Conversation, ConversationId, ConversationView, EditMessage, ErrorKind,
+    KestrelError, KeyStatus, MessageId, SendMessage, Settings, Theme, TurnId,
 };
 
 /// Every conversation, most recently active first.
@@ -86,6 +86,47 @@ pub async fn send_message(request: SendMessage) -> Result<Streaming<Bytes>, Serv
         Bytes::from(kestrel_shared::frame::encode_event(&event))
     });
     Ok(Streaming::new(lines))
+}
+
+/// Saves a new version of a user message beside the old one and streams
+/// its answer, as [`send_message`] does.
+#[post("/api/v1/chat/edit")]
+pub async fn edit_message(request: EditMessage) -> Result<Streaming<Bytes>, ServerFnError> {
+    let started = match Backend::global() {
+        Ok(backend) => backend.edit_message(request).await,
+        Err(error) => Err(error),
+    };
+    Ok(server::event_bytes(started))
+}
+
+/// Asks again for a reply to a user message (`message_id` is the message
+/// or one of its replies); the new reply becomes a sibling of the old.
+#[post("/api/v1/chat/regenerate")]
+pub async fn regenerate(message_id: MessageId) -> Result<Streaming<Bytes>, ServerFnError> {
+    let started = match Backend::global() {
+        Ok(backend) => backend.regenerate(message_id).await,
+        Err(error) => Err(error),
+    };
+    Ok(server::event_bytes(started))
+}
+
+/// Carries an interrupted, stopped or failed reply on from where it ended.
+#[post("/api/v1/chat/continue")]
+pub async fn continue_reply(message_id: MessageId) -> Result<Streaming<Bytes>, ServerFnError> {
+    let started = match Backend::global() {
+        Ok(backend) => backend.continue_reply(message_id).await,
+        Err(error) => Err(error),
+    };
+    Ok(server::event_bytes(started))
+}
+
+/// Shows the branch through `message_id` (a sibling picked with ‹ ›).
+#[post("/api/v1/conversations/switch-branch")]
+pub async fn switch_branch(message_id: MessageId) -> Result<ConversationView, ServerFnError> {
+    server::backend()?
+        .switch_branch(message_id)
+        .await
+        .map_err(server::to_server_error)
 }
 
 /// Reads a turn's events from [`send_message`]'s byte stream.
@@ -210,6 +251,25 @@ mod server {
     use kestrel_shared::{ErrorKind, KestrelError};
 
     use crate::backend::Backend;
+
+    /// A turn's events as NDJSON bytes; a turn refused before it started
+    /// is a stream of one `Error` event.
+    pub fn event_bytes(
+        started: Result<crate::chat::EventStream, KestrelError>,
+    ) -> dioxus::fullstack::Streaming<bytes::Bytes> {
+        use futures::stream::{self, BoxStream};
+
+        let events: BoxStream<'static, kestrel_shared::ChatEvent> = match started {
+            Ok(events) => Box::pin(events),
+            Err(error) => Box::pin(stream::iter([kestrel_shared::ChatEvent::Error {
+                error,
+                message: None,
+            }])),
+        };
+        dioxus::fullstack::Streaming::new(futures::StreamExt::map(events, |event| {
+            bytes::Bytes::from(kestrel_shared::frame::encode_event(&event))
+        }))
+    }
 
     pub fn backend() -> Result<Arc<Backend>, ServerFnError> {
         Backend::global().map_err(to_server_error)

@@ -110,11 +110,7 @@ impl Backend {
         self.store
             .call(move |conn| {
                 let conversation = queries::get_conversation(conn, id)?;
-                let messages = queries::active_path(conn, &conversation)?;
-                Ok(ConversationView {
-                    conversation,
-                    messages,
-                })
+                crate::chat::branches::view(conn, conversation)
             })
             .await
             .map_err(|e| e.to_kestrel())

@@ -37,6 +37,8 @@ use crate::llm::{CompletionEvent, CompletionRequest, LlmError, RequestMessage};
 use crate::secrets::ApiKey;
 use crate::store::{StoreError, queries};
 
+pub(crate) mod branches;
+
 /// Longest time between two saves of a streaming reply.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
 /// Unsaved reply text that forces a save before the interval is up.
@@ -65,6 +67,8 @@ struct Turn {
     user_message: Message,
     assistant_id: MessageId,
     request: CompletionRequest,
+    /// The unfinished reply this turn carries on, if any.
+    continuing: Option<Message>,
     key: ApiKey,
 }
 
@@ -76,25 +80,8 @@ impl Backend {
         request: SendMessage,
     ) -> Result<EventStream, KestrelError> {
         let text = request.text;
-        if text.trim().is_empty() {
-            return Err(KestrelError::new(
-                ErrorKind::BadInput,
-                "The message is empty.",
-            ));
-        }
-        if text.len() > MAX_USER_MESSAGE_BYTES {
-            return Err(KestrelError::new(
-                ErrorKind::BadInput,
-                format!(
-                    "Messages are limited to {} MiB.",
-                    MAX_USER_MESSAGE_BYTES / (1024 * 1024)
-                ),
-            ));
-        }
-        let (key, _) = self
-            .keys
-            .active()
-            .ok_or_else(|| LlmError::MissingKey.to_kestrel())?;
+        check_user_text(&text)?;
+        let key = self.require_key()?;
 
         let model = self.config.default_model.clone();
         let (conversation, user_message, history) = self
@@ -102,18 +89,42 @@ impl Backend {
             .call(move |conn| commit_user_message(conn, request.conversation_id, &model, text))
             .await
             .map_err(|e| e.to_kestrel())?;
+        Ok(self.start_turn(
+            TurnStart {
+                conversation,
+                user_message,
+                history,
+                continuing: None,
+            },
+            key,
+        ))
+    }
 
+    /// The key the next request uses; refused before anything is saved.
+    pub(crate) fn require_key(&self) -> Result<ApiKey, KestrelError> {
+        self.keys
+            .active()
+            .map(|(key, _)| key)
+            .ok_or_else(|| LlmError::MissingKey.to_kestrel())
+    }
+
+    /// Runs a turn whose user message is already committed.
+    pub(crate) fn start_turn(self: &Arc<Self>, start: TurnStart, key: ApiKey) -> EventStream {
         let turn = Turn {
             id: TurnId::from_uuid(queries::new_uuid()),
-            assistant_id: MessageId::from_uuid(queries::new_uuid()),
+            assistant_id: start
+                .continuing
+                .as_ref()
+                .map_or_else(|| MessageId::from_uuid(queries::new_uuid()), |m| m.id),
             request: CompletionRequest {
-                model: conversation.model.clone(),
-                system: conversation.system_prompt.clone(),
-                messages: request_messages(&history),
+                model: start.conversation.model.clone(),
+                system: start.conversation.system_prompt.clone(),
+                messages: request_messages(&start.history),
                 max_tokens: self.config.max_tokens,
             },
-            conversation,
-            user_message,
+            conversation: start.conversation,
+            user_message: start.user_message,
+            continuing: start.continuing,
             key,
         };
         let cancel = CancellationToken::new();
@@ -133,8 +144,40 @@ impl Backend {
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .remove(&turn_id);
         });
-        Ok(EventStream { rx })
+        EventStream { rx }
     }
+}
+
+/// Refuses empty or oversized text, before anything is saved.
+pub(crate) fn check_user_text(text: &str) -> Result<(), KestrelError> {
+    if text.trim().is_empty() {
+        return Err(KestrelError::new(
+            ErrorKind::BadInput,
+            "The message is empty.",
+        ));
+    }
+    if text.len() > MAX_USER_MESSAGE_BYTES {
+        return Err(KestrelError::new(
+            ErrorKind::BadInput,
+            format!(
+                "Messages are limited to {} MiB.",
+                MAX_USER_MESSAGE_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What is committed before a turn's request: the conversation, the user
+/// message being answered, the branch sent to the model, and, when an
+/// unfinished reply is continued, that reply.
+pub(crate) struct TurnStart {
+    pub conversation: Conversation,
+    pub user_message: Message,
+    /// The branch the request carries, oldest first. When continuing, it
+    /// ends with the partial reply, which the model then carries on.
+    pub history: Vec<Message>,
+    pub continuing: Option<Message>,
 }
 
 /// Saves the user message (step 2) and returns the conversation, the
@@ -236,6 +279,10 @@ struct Reply {
     blocks: BTreeMap<u32, ContentBlock>,
     usage: Usage,
     stop_reason: Option<StopReason>,
+    /// Where this turn's content blocks start: a continued reply's stream
+    /// numbers its blocks from 0, and its first text block carries on the
+    /// reply's last one.
+    index_base: u32,
     /// Whether the row exists in the database yet.
     saved_once: bool,
     unsaved_bytes: usize,
@@ -322,10 +369,19 @@ async fn run_turn(
         blocks: BTreeMap::new(),
         usage: Usage::default(),
         stop_reason: None,
+        index_base: 0,
         saved_once: false,
         unsaved_bytes: 0,
         dirty: false,
     };
+    if let Some(partial) = &turn.continuing {
+        reply.blocks = (0u32..).zip(partial.content.iter().cloned()).collect();
+        let last_is_text = matches!(partial.content.last(), Some(ContentBlock::Text { .. }));
+        let blocks = u32::try_from(partial.content.len()).unwrap_or(u32::MAX);
+        reply.index_base = if last_is_text { blocks - 1 } else { blocks };
+        reply.usage = partial.usage.unwrap_or_default();
+        reply.saved_once = true;
+    }
     let started = ChatEvent::TurnStarted {
         turn_id: turn.id,
         conversation: turn.conversation.clone(),
@@ -390,6 +446,7 @@ async fn stream_reply(
                 None
             }
             CompletionEvent::Text { index, text } => {
+                let index = index + reply.index_base;
                 reply.append_text(index, &text);
                 if state != AgentState::Streaming {
                     state = AgentState::Streaming;
@@ -400,6 +457,7 @@ async fn stream_reply(
                 Some(ChatEvent::TextDelta { index, text })
             }
             CompletionEvent::Thinking { index, thinking } => {
+                let index = index + reply.index_base;
                 reply.append_thinking(index, &thinking);
                 Some(ChatEvent::ThinkingDelta { index, thinking })
             }
@@ -417,7 +475,7 @@ async fn stream_reply(
                     }
                     _ => None,
                 };
-                reply.blocks.insert(index, block);
+                reply.blocks.insert(index + reply.index_base, block);
                 reply.dirty = true;
                 event
             }

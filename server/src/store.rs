@@ -9,6 +9,7 @@
 
 pub mod queries;
 pub mod schema;
+pub mod tree;
 
 use std::sync::{Arc, Mutex};
 
@@ -35,6 +36,10 @@ pub enum StoreError {
     /// The id names nothing in this database.
     #[error("{what} {id} does not exist")]
     NotFound { what: &'static str, id: String },
+    /// The request does not fit the data (continuing a finished reply,
+    /// editing a reply). The message says why, for the user.
+    #[error("{0}")]
+    Refused(String),
     /// The blocking task running the operation panicked or was cancelled.
     #[error("store task failed: {0}")]
     Task(String),
@@ -43,7 +48,9 @@ pub enum StoreError {
 impl StoreError {
     pub fn to_kestrel(&self) -> KestrelError {
         match self {
-            Self::NotFound { .. } => KestrelError::new(ErrorKind::BadInput, self.to_string()),
+            Self::NotFound { .. } | Self::Refused(_) => {
+                KestrelError::new(ErrorKind::BadInput, self.to_string())
+            }
             _ => KestrelError::new(ErrorKind::Storage, self.to_string()),
         }
     }

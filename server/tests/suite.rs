@@ -1,5 +1,6 @@
 //! One behaviour per file.
 
+mod branches;
 mod client;
 mod common;
 mod turns;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ConversationId, Message, MessageId};
+use crate::{BranchPoint, ConversationId, Message, MessageId};
 
 /// Milliseconds since the Unix epoch, UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -34,6 +34,9 @@ pub struct Conversation {
 pub struct ConversationView {
     pub conversation: Conversation,
     pub messages: Vec<Message>,
+    /// The messages of `messages` that have siblings, with their position.
+    #[serde(default)]
+    pub branches: Vec<BranchPoint>,
 }
 
 /// What the UI sends when the user presses Send.

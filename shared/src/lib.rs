@@ -26,6 +26,7 @@ pub mod frame;
 mod ids;
 mod message;
 mod settings;
+mod tree;
 
 pub use conversation::{Conversation, ConversationView, SendMessage, Timestamp};
 pub use error::{ErrorKind, KestrelError};
@@ -33,6 +34,7 @@ pub use event::{AgentState, ChatEvent, StopReason, ToolCallEvent, Usage};
 pub use ids::{ConversationId, IdParseError, MessageId, TurnId};
 pub use message::{ContentBlock, MediaSource, Message, MessageStatus, Role};
 pub use settings::{KeySource, KeyStatus, Settings, Theme};
+pub use tree::{BranchPoint, EditMessage};
 
 /// The longest user message the backend accepts, in bytes (4 MiB).
 ///

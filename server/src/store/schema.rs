@@ -104,4 +104,18 @@ mod tests {
             .unwrap();
         assert_eq!((mode.as_str(), fk), ("wal", 1));
     }
+
+    #[test]
+    fn sync_is_normal_and_a_busy_file_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("k.db")).unwrap();
+        let sync: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        let busy_ms: i64 = conn
+            .pragma_query_value(None, "busy_timeout", |r| r.get(0))
+            .unwrap();
+        // 1 = NORMAL; 5 s covers a second process (the CLI) writing.
+        assert_eq!((sync, busy_ms), (1, 5000));
+    }
 }
