@@ -2,6 +2,7 @@
 //! [`ChatPane`] and, when open, the [`SettingsDialog`].
 
 mod app;
+mod branch_nav;
 mod chat;
 mod composer;
 mod error_banner;
@@ -10,6 +11,7 @@ mod settings;
 mod sidebar;
 
 pub use app::App;
+pub use branch_nav::MessageTools;
 pub use chat::ChatPane;
 pub use composer::Composer;
 pub use error_banner::ErrorBanner;

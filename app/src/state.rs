@@ -18,8 +18,8 @@ use dioxus::prelude::*;
 use futures::future::Either;
 use kestrel_server::api;
 use kestrel_shared::{
-    AgentState, ChatEvent, Conversation, ConversationId, ErrorKind, KestrelError, KeyStatus,
-    Message, SendMessage, Settings, Theme, TurnId,
+    AgentState, BranchPoint, ChatEvent, Conversation, ConversationId, ErrorKind, KestrelError,
+    KeyStatus, Message, SendMessage, Settings, Theme, TurnId,
 };
 
 /// How often buffered reply text is flushed to the screen.
@@ -45,6 +45,8 @@ pub struct ChatState {
     pub current: Signal<Option<Conversation>>,
     /// The open conversation's active branch, finished messages only.
     pub messages: Signal<Vec<Message>>,
+    /// Which of `messages` have siblings ("‹ 2 / 3 ›"); see `branching`.
+    pub branches: Signal<Vec<BranchPoint>>,
     pub turn: Signal<Option<LiveTurn>>,
     /// The reply text arriving now (read only by `StreamingMessage`).
     pub live_text: Signal<String>,
@@ -87,6 +89,7 @@ impl ChatState {
             conversations: Signal::new(Vec::new()),
             current: Signal::new(None),
             messages: Signal::new(Vec::new()),
+            branches: Signal::new(Vec::new()),
             turn: Signal::new(None),
             live_text: Signal::new(String::new()),
             draft: Signal::new(String::new()),
@@ -182,6 +185,7 @@ pub async fn open_conversation(mut state: ChatState, id: ConversationId) {
             state.show_system_prompt.set(false);
             state.current.set(Some(view.conversation));
             state.messages.set(view.messages);
+            state.branches.set(view.branches);
         }
         Err(e) => state.show_error(api::to_kestrel_error(e)),
     }
@@ -193,6 +197,7 @@ pub fn new_conversation(mut state: ChatState) {
     remember_open(None);
     state.current.set(None);
     state.messages.set(Vec::new());
+    state.branches.set(Vec::new());
     state.error.set(None);
     state.show_system_prompt.set(false);
 }
@@ -292,6 +297,7 @@ pub fn send(mut state: ChatState) {
             }
             state.show_error(error);
         }
+        crate::branching::refresh_branches(state).await;
     });
 }
 
@@ -317,7 +323,7 @@ pub fn stop(mut state: ChatState) {
     });
 }
 
-enum TurnEnd {
+pub(crate) enum TurnEnd {
     Finished,
     Failed {
         error: KestrelError,
@@ -326,7 +332,7 @@ enum TurnEnd {
 }
 
 /// Applies a turn's events until its terminal event.
-async fn follow_turn(mut state: ChatState, mut stream: api::EventReader) -> TurnEnd {
+pub(crate) async fn follow_turn(mut state: ChatState, mut stream: api::EventReader) -> TurnEnd {
     let mut pending = String::new();
     let mut flush_timer: Option<std::pin::Pin<Box<dyn Future<Output = ()>>>> = None;
     let mut turn_conversation = None;

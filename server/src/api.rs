@@ -20,7 +20,7 @@ use dioxus::fullstack::Streaming;
 use dioxus::prelude::*;
 use kestrel_shared::frame::{EventDecoder, FrameError};
 use kestrel_shared::{
-    ChatEvent, Conversation, ConversationId, ConversationView, EditMessage, ErrorKind,
+    BranchPoint, ChatEvent, Conversation, ConversationId, ConversationView, EditMessage, ErrorKind,
     KestrelError, KeyStatus, MessageId, SendMessage, Settings, Theme, TurnId,
 };
 
@@ -125,6 +125,16 @@ pub async fn continue_reply(message_id: MessageId) -> Result<Streaming<Bytes>, S
 pub async fn switch_branch(message_id: MessageId) -> Result<ConversationView, ServerFnError> {
     server::backend()?
         .switch_branch(message_id)
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// Where the active branch of a conversation forks (after a turn added a
+/// sibling).
+#[post("/api/v1/conversations/branches")]
+pub async fn branch_points(id: ConversationId) -> Result<Vec<BranchPoint>, ServerFnError> {
+    server::backend()?
+        .branch_points(id)
         .await
         .map_err(server::to_server_error)
 }

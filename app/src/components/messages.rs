@@ -50,6 +50,7 @@ pub fn MessageView(message: Message) -> Element {
             if let Some(badge) = badge {
                 span { class: "badge", "{badge}" }
             }
+            super::MessageTools { message: message.clone() }
         }
     }
 }

@@ -128,9 +128,12 @@ fn transcript_renders_each_message_escaped_with_its_status() {
         html,
         concat!(
             "<article class=\"message user\" data-message-id=\"00000000-0000-0000-0000-000000000001\" data-status=\"\">",
-            "<div class=\"bubble\"><div class=\"text\">Is &#60;b&#62;this&#60;/b&#62; bold?</div></div></article>",
+            "<div class=\"bubble\"><div class=\"text\">Is &#60;b&#62;this&#60;/b&#62; bold?</div></div>",
+            "<div class=\"message-tools\"><button class=\"tool edit\">Edit</button></div></article>",
             "<article class=\"message assistant\" data-message-id=\"00000000-0000-0000-0000-000000000002\" data-status=\"Stopped\">",
-            "<div class=\"bubble\"><div class=\"text\">No &#38; it</div></div><span class=\"badge\">Stopped</span></article>",
+            "<div class=\"bubble\"><div class=\"text\">No &#38; it</div></div><span class=\"badge\">Stopped</span>",
+            "<div class=\"message-tools\"><button class=\"tool continue\">Continue</button>",
+            "<button class=\"tool retry\">Retry</button></div></article>",
         )
     );
 }

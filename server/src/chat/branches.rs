@@ -76,6 +76,21 @@ impl Backend {
         Ok(self.start_turn(start, key))
     }
 
+    /// Where the open branch of `conversation` forks.
+    pub async fn branch_points(
+        &self,
+        conversation: kestrel_shared::ConversationId,
+    ) -> Result<Vec<kestrel_shared::BranchPoint>, KestrelError> {
+        self.store
+            .call(move |conn| {
+                let conversation = queries::get_conversation(conn, conversation)?;
+                let path = queries::active_path(conn, &conversation)?;
+                tree::branch_points(conn, conversation.id, &path)
+            })
+            .await
+            .map_err(|e| e.to_kestrel())
+    }
+
     /// Shows the branch through `message` and returns the conversation as
     /// it now reads.
     pub async fn switch_branch(
