@@ -7,6 +7,7 @@ mod chat;
 mod composer;
 mod error_banner;
 mod messages;
+mod notice;
 mod settings;
 mod sidebar;
 
@@ -16,6 +17,7 @@ pub use chat::ChatPane;
 pub use composer::Composer;
 pub use error_banner::ErrorBanner;
 pub use messages::{MessageList, MessageView, StreamingMessage};
+pub use notice::StartupNotice;
 pub use settings::SettingsDialog;
 pub use sidebar::Sidebar;
 

@@ -10,6 +10,7 @@ pub mod branching;
 pub mod components;
 #[cfg(feature = "desktop")]
 pub mod desktop;
+pub mod drafts;
 pub mod state;
 mod time;
 

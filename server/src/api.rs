@@ -230,6 +230,35 @@ pub async fn set_api_key(key: String) -> Result<KeyStatus, ServerFnError> {
     Ok(server::backend()?.set_session_key(&key))
 }
 
+/// Keeps the composer's unsent text for a conversation (`None`: the new
+/// conversation's composer); empty text deletes it.
+#[post("/api/v1/drafts/save")]
+pub async fn save_draft(
+    conversation_id: Option<ConversationId>,
+    text: String,
+) -> Result<(), ServerFnError> {
+    server::backend()?
+        .save_draft(conversation_id, text)
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// The unsent text of a conversation, or empty text.
+#[post("/api/v1/drafts/load")]
+pub async fn load_draft(conversation_id: Option<ConversationId>) -> Result<String, ServerFnError> {
+    server::backend()?
+        .load_draft(conversation_id)
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// What the user must be told about this start (a damaged database kept
+/// aside); empty on a normal start.
+#[get("/api/v1/notices")]
+pub async fn startup_notices() -> Result<Vec<String>, ServerFnError> {
+    Ok(server::backend()?.notices())
+}
+
 /// Turns any server-function failure into the error the UI shows.
 pub fn to_kestrel_error(error: ServerFnError) -> KestrelError {
     match error {

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::anthropic::AnthropicClient;
 use crate::config::Config;
 use crate::secrets::{ApiKey, KeyStore};
-use crate::store::{Store, StoreError, queries, schema};
+use crate::store::{Store, StoreError, drafts, queries, recovery};
 
 static GLOBAL: OnceLock<Arc<Backend>> = OnceLock::new();
 
@@ -42,6 +42,8 @@ pub struct Backend {
     pub(crate) keys: KeyStore,
     pub(crate) client: AnthropicClient,
     pub(crate) turns: Mutex<HashMap<TurnId, CancellationToken>>,
+    /// A damaged database moved aside at start-up, told to the user.
+    pub(crate) recovery: Option<recovery::Recovery>,
 }
 
 impl Backend {
@@ -53,7 +55,7 @@ impl Backend {
             path: config.data_dir.display().to_string(),
             source,
         })?;
-        let mut conn = schema::open(&config.database_path())?;
+        let (mut conn, recovery) = recovery::open_or_recover(&config.database_path())?;
         let interrupted = queries::mark_interrupted(&mut conn)?;
         if interrupted > 0 {
             tracing::warn!(
@@ -70,6 +72,7 @@ impl Backend {
             keys,
             client,
             turns: Mutex::new(HashMap::new()),
+            recovery,
         }))
     }
 
@@ -162,6 +165,52 @@ impl Backend {
         self.keys.set_session(ApiKey::new(raw));
         tracing::info!(configured = self.keys.active().is_some(), "API key changed");
         self.key_status()
+    }
+
+    /// Keeps the composer's unsent text for `conversation` (`None`: a
+    /// conversation not yet saved). Text too long to send is not kept.
+    pub async fn save_draft(
+        &self,
+        conversation: Option<ConversationId>,
+        text: String,
+    ) -> Result<(), KestrelError> {
+        if text.len() > kestrel_shared::MAX_USER_MESSAGE_BYTES {
+            return Err(KestrelError::new(
+                ErrorKind::BadInput,
+                "The draft is longer than a message can be, so it was not saved.",
+            ));
+        }
+        self.store
+            .call(move |conn| drafts::save(conn, conversation, &text))
+            .await
+            .map_err(|e| e.to_kestrel())
+    }
+
+    /// The unsent text of `conversation`, or empty text.
+    pub async fn load_draft(
+        &self,
+        conversation: Option<ConversationId>,
+    ) -> Result<String, KestrelError> {
+        self.store
+            .call(move |conn| drafts::load(conn, conversation))
+            .await
+            .map_err(|e| e.to_kestrel())
+    }
+
+    /// What the user must be told about this start: a damaged database
+    /// kept aside and replaced by a fresh one.
+    pub fn notices(&self) -> Vec<String> {
+        self.recovery
+            .iter()
+            .map(|r| {
+                format!(
+                    "Your conversation database could not be read ({}). It was kept, unchanged, at \
+                     {}, and Kestrel started with a fresh one.",
+                    r.reason,
+                    r.kept_at.display()
+                )
+            })
+            .collect()
     }
 
     /// Stops a running turn. Returns whether it was running.

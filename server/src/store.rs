@@ -7,7 +7,9 @@
 //! (migrations) and [`queries`] (plain functions over a `Connection`, which
 //! tests call directly).
 
+pub mod drafts;
 pub mod queries;
+pub mod recovery;
 pub mod schema;
 pub mod tree;
 
@@ -26,6 +28,14 @@ pub enum StoreError {
     /// The database could not be brought to this version's schema.
     #[error("database schema: {0}")]
     Migration(#[from] rusqlite_migration::Error),
+    /// The database was written by a newer Kestrel. It is left untouched;
+    /// the user updates Kestrel or points it at another data directory.
+    #[error(
+        "this data was written by a newer version of Kestrel (database schema {found}; this version \
+         knows up to {known}). Nothing was changed. Update Kestrel, or start it with --data-dir \
+         pointing elsewhere."
+    )]
+    TooNew { found: usize, known: usize },
     /// A stored JSON column did not parse (hand-edited or corrupt data).
     #[error("stored {what} is not valid: {source}")]
     Decode {

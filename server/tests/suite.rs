@@ -3,4 +3,6 @@
 mod branches;
 mod client;
 mod common;
+mod migrations;
+mod recovery;
 mod turns;

@@ -41,6 +41,7 @@ pub fn ChatPane() -> Element {
                     StreamingMessage {}
                 }
             }
+            super::StartupNotice {}
             ErrorBanner {}
             Composer {}
         }

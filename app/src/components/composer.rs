@@ -10,6 +10,7 @@ use crate::state::{self, ChatState};
 #[component]
 pub fn Composer() -> Element {
     let mut state = use_context::<ChatState>();
+    crate::drafts::use_drafts(state);
     let tokens = use_memo(move || kestrel_kernels::estimate_tokens(&state.draft.read()));
     let busy = state.turn.read().is_some();
     let streaming_here = state.streaming_here();

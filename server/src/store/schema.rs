@@ -12,8 +12,18 @@ use super::StoreError;
 
 /// Every migration, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE conversations (
+    Migrations::new(steps())
+}
+
+/// The schema version this binary writes (the number of steps).
+pub fn latest_version() -> usize {
+    steps().len()
+}
+
+fn steps() -> Vec<M<'static>> {
+    vec![
+        M::up(
+            "CREATE TABLE conversations (
             id TEXT PRIMARY KEY NOT NULL,
             title TEXT NOT NULL DEFAULT '',
             system_prompt TEXT NOT NULL DEFAULT '',
@@ -43,12 +53,35 @@ pub fn migrations() -> Migrations<'static> {
             key TEXT PRIMARY KEY NOT NULL,
             value TEXT NOT NULL
         ) STRICT;",
-    )])
+        ),
+        // Conversation state (pinned, archived, deleted but undoable) and
+        // unsent drafts. A draft's key is its conversation's id, or '' for
+        // the composer of a conversation not yet saved.
+        M::up(
+            "ALTER TABLE conversations ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE conversations ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE conversations ADD COLUMN deleted_at INTEGER;
+
+        CREATE TABLE drafts (
+            conversation_key TEXT PRIMARY KEY NOT NULL,
+            text TEXT NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) STRICT;",
+        ),
+    ]
 }
 
 /// Opens the database at `path`, sets the connection up and migrates it.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
     let mut conn = Connection::open(path)?;
+    // Checked before anything is written (switching to WAL writes the
+    // file's header).
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let found = usize::try_from(found).unwrap_or(usize::MAX);
+    let known = latest_version();
+    if found > known {
+        return Err(StoreError::TooNew { found, known });
+    }
     configure(&conn)?;
     migrations().to_latest(&mut conn)?;
     Ok(conn)
@@ -84,7 +117,14 @@ mod tests {
         conn.pragma_update(None, "user_version", 99).unwrap();
         drop(conn);
         let error = open(&path).unwrap_err();
-        assert!(matches!(error, StoreError::Migration(_)), "{error:?}");
+        assert!(
+            matches!(error, StoreError::TooNew { found: 99, .. }),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().contains("newer version of Kestrel"),
+            "{error}"
+        );
         let conn = Connection::open(&path).unwrap();
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
