@@ -9,6 +9,7 @@
 pub mod components;
 #[cfg(feature = "desktop")]
 pub mod desktop;
+pub mod markdown;
 pub mod state;
 mod time;
 
