@@ -271,4 +271,81 @@ mod tests {
             "<p>&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(1)&gt;</p>\n"
         );
     }
+
+    /// The browser test's catalogue of hostile replies
+    /// (`tests/fixtures/hostile.md`), rendered both ways: no element or
+    /// attribute outside the allow-list survives, and every item's text
+    /// is still there to read.
+    #[test]
+    fn the_hostile_catalogue_renders_inert_and_readable() {
+        let catalogue = include_str!("../../../tests/fixtures/hostile.md");
+        for mode in [Highlight::Code, Highlight::Plain] {
+            let out = to_html(catalogue, mode);
+            for (tag, attributes) in tags(&out) {
+                let allowed: &[&str] = match tag.as_str() {
+                    "a" => &["href", "title", "rel"],
+                    "img" => &["src", "alt", "title"],
+                    "span" | "div" | "pre" | "code" => &["class"],
+                    "p" | "h1" | "strong" | "em" | "li" | "ul" | "ol" | "blockquote" => &[],
+                    other => panic!("unexpected element <{other}> in {out}"),
+                };
+                for (name, value) in attributes {
+                    assert!(allowed.contains(&name.as_str()), "<{tag} {name}={value:?}>");
+                    match name.as_str() {
+                        "href" => assert!(value.starts_with("http://127.0.0.1:9/"), "{value}"),
+                        "src" => assert!(value.starts_with("data:image/png;base64,"), "{value}"),
+                        "class" => assert!(
+                            value
+                                .split(' ')
+                                .all(|c| c.starts_with("hl-") || c.starts_with("code-")),
+                            "{value}"
+                        ),
+                        "rel" => assert_eq!(value, "noopener noreferrer"),
+                        _ => {}
+                    }
+                }
+            }
+            for label in (1..=26).map(|i| format!("H{i:02}")) {
+                assert!(out.contains(&label), "{label} is missing from {out}");
+            }
+            // Quoted markup is visible as the characters the model wrote.
+            assert!(
+                out.contains("&lt;script&gt;window.__pwned = 'H01'&lt;/script&gt;"),
+                "{out}"
+            );
+            assert!(
+                out.contains("click H03") && out.contains("click H09"),
+                "{out}"
+            );
+        }
+    }
+
+    /// The start tags in serialised HTML, with their attributes. The
+    /// sanitiser's serialiser escapes `<` in text and quotes every
+    /// attribute value, which is what makes this small scanner enough.
+    fn tags(html: &str) -> Vec<(String, Vec<(String, String)>)> {
+        let mut found = Vec::new();
+        let mut rest = html;
+        while let Some(start) = rest.find('<') {
+            rest = &rest[start + 1..];
+            if rest.starts_with('/') {
+                continue;
+            }
+            let end = rest.find('>').expect("a start tag ends");
+            let mut inside = &rest[..end];
+            let name_end = inside.find(' ').unwrap_or(inside.len());
+            let name = inside[..name_end].to_owned();
+            inside = inside[name_end..].trim_start();
+            let mut attributes = Vec::new();
+            while !inside.is_empty() {
+                let (key, after) = inside.split_once("=\"").expect("a quoted attribute");
+                let (value, after) = after.split_once('"').expect("a closing quote");
+                attributes.push((key.to_owned(), value.replace("&amp;", "&")));
+                inside = after.trim_start();
+            }
+            found.push((name, attributes));
+            rest = &rest[end..];
+        }
+        found
+    }
 }
