@@ -5,6 +5,11 @@
 //! rather than being inserted by the first render: the webview then styles
 //! and lays out the first frame once, instead of laying it out unstyled and
 //! again when the stylesheet arrives.
+//!
+//! The webview never leaves the app's page. Dioxus already sends `http:`,
+//! `https:` and `mailto:` navigations (a click on a link in a reply) to the
+//! system browser and cancels them; [`allow_navigation`] refuses every
+//! other one.
 
 use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
 use dioxus::prelude::*;
@@ -26,7 +31,19 @@ pub fn config() -> Config {
     Config::new()
         .with_window(window)
         .with_menu(None)
+        .with_navigation_handler(allow_navigation)
         .with_custom_head(format!("<style>{}</style>", crate::STYLE))
+}
+
+/// Whether the webview may navigate to `url`: never. Called for the
+/// addresses dioxus-desktop does not handle itself (it serves the app's own
+/// `dioxus://` page and opens web and mail links in the system browser), so
+/// a link in a reply with another scheme (`file:`, `data:`, a custom
+/// protocol) is dropped instead of replacing the app.
+pub fn allow_navigation(url: &str) -> bool {
+    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    tracing::warn!(scheme, "blocked a navigation away from the app");
+    false
 }
 
 /// Opens the window with `root` (normally [`crate::App`]) and runs it until

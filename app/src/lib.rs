@@ -11,6 +11,7 @@ pub mod components;
 #[cfg(feature = "desktop")]
 pub mod desktop;
 pub mod drafts;
+pub mod markdown;
 pub mod state;
 mod time;
 

@@ -1,7 +1,9 @@
 //! Desktop smoke test: the real desktop window (WebKitGTK under Xvfb), the
 //! backend in-process, the mock Anthropic server on loopback. Types a
 //! message, presses Send, watches the reply arrive in pieces, checks the
-//! final text on screen and in SQLite, and keeps a screenshot in
+//! final text on screen and in SQLite, clicks the link in the reply (it
+//! must open in the system browser, here a script named by `$BROWSER`, and
+//! leave the window's page alone), and keeps a screenshot in
 //! `target/test-artifacts/desktop-smoke.png`.
 //!
 //! Run: `cargo test -p kestrel-app --features desktop --test desktop_smoke`.
@@ -21,13 +23,19 @@ use kestrel_server::config::Config;
 use kestrel_server::secrets::{ApiKey, KeyStore};
 
 const PROMPT: &str = "Hello from the desktop smoke test";
-const REPLY: &str =
+const REPLY: &str = "The desktop window shows this reply, streamed one word at a time from \
+                     the [mock server](http://127.0.0.1:9/kestrel-smoke-link).";
+/// The reply as the window shows it: Markdown rendered, the link as text.
+const REPLY_SHOWN: &str =
     "The desktop window shows this reply, streamed one word at a time from the mock server.";
+const LINK: &str = "http://127.0.0.1:9/kestrel-smoke-link";
 const DEADLINE: Duration = Duration::from_secs(120);
 
 static BACKEND: OnceLock<std::sync::Arc<Backend>> = OnceLock::new();
 /// The mock server runs in this process too; its port is not the app's.
 static MOCK_PORT: OnceLock<u16> = OnceLock::new();
+/// Where the stand-in system browser writes each address it is asked to open.
+static OPENED_LOG: OnceLock<PathBuf> = OnceLock::new();
 
 fn artifacts_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -40,6 +48,8 @@ fn main() -> ExitCode {
     if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
         return rerun_under_xvfb();
     }
+    let browser_dir = tempfile::tempdir().unwrap();
+    install_stand_in_browser(browser_dir.path());
 
     // The mock server gets its own runtime on its own thread.
     let (tx, rx) = std::sync::mpsc::channel();
@@ -85,6 +95,27 @@ fn main() -> ExitCode {
     kestrel_app::desktop::launch(SmokeRoot);
     eprintln!("desktop smoke: FAILED, the window closed before the driver finished");
     ExitCode::FAILURE
+}
+
+/// Points `$BROWSER` (which the system-browser opener reads first) at a
+/// script that records the address instead of opening a browser.
+fn install_stand_in_browser(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let log = dir.join("opened.txt");
+    let script = dir.join("browser.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$1\" >> '{}'\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // SAFETY: runs first in `main`, before this process starts any other
+    // thread, so nothing reads the environment concurrently.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var("BROWSER", &script);
+    }
+    OPENED_LOG.set(log).ok();
 }
 
 fn rerun_under_xvfb() -> ExitCode {
@@ -204,9 +235,9 @@ async fn drive() -> Result<String, String> {
         }
         tokio::time::sleep(Duration::from_millis(15)).await;
     };
-    if final_text.trim() != REPLY {
+    if final_text.trim() != REPLY_SHOWN {
         return Err(format!(
-            "the reply on screen is {final_text:?}, expected {REPLY:?}"
+            "the reply on screen is {final_text:?}, expected {REPLY_SHOWN:?}"
         ));
     }
     if lengths.len() < 3 {
@@ -238,6 +269,40 @@ async fn drive() -> Result<String, String> {
     let texts: Vec<String> = view.messages.iter().map(|m| m.text()).collect();
     if texts != [PROMPT, REPLY] {
         return Err(format!("the database holds {texts:?}"));
+    }
+
+    // A link in a reply opens in the system browser; the window stays on
+    // the app's page.
+    let page_before = js::<String>("return location.href;").await?;
+    let href = js::<Option<String>>(
+        "const a = document.querySelector('.message.assistant .markdown a');
+         if (!a) return null; a.click(); return a.getAttribute('href');",
+    )
+    .await?;
+    if href.as_deref() != Some(LINK) {
+        return Err(format!(
+            "the reply's link has href {href:?}, expected {LINK:?}"
+        ));
+    }
+    let log = OPENED_LOG.get().ok_or("no stand-in browser")?;
+    let mut opened = String::new();
+    for _ in 0..100 {
+        opened = std::fs::read_to_string(log).unwrap_or_default();
+        if !opened.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if opened.trim() != LINK {
+        return Err(format!(
+            "the system browser was asked to open {opened:?}, expected {LINK:?}"
+        ));
+    }
+    let page_after = js::<String>("return location.href;").await?;
+    if page_after != page_before || text_of("#composer-input").await.is_none() {
+        return Err(format!(
+            "the window left the app: {page_before:?} became {page_after:?}"
+        ));
     }
 
     // The backend answers on no socket: the only listener is the webview's
@@ -280,7 +345,8 @@ async fn drive() -> Result<String, String> {
         return Err(format!("screenshot failed: {status}"));
     }
     Ok(format!(
-        "{} partial renders, one listener (port {}) that serves no backend call, screenshot {}",
+        "{} partial renders, link opened in the system browser, one listener (port {}) that \
+         serves no backend call, screenshot {}",
         lengths.len(),
         ports[0],
         shot.display()

@@ -2,10 +2,16 @@
 //! each, keyed by id and skipped on re-render when unchanged) and the reply
 //! arriving now ([`StreamingMessage`], the only component that reads the
 //! live text, so a token re-renders nothing else).
+//!
+//! The assistant's text is Markdown, rendered and sanitised by
+//! [`crate::markdown`]; the only `dangerous_inner_html` in the app is here,
+//! and it only ever receives that module's output. What the person typed
+//! is shown as typed.
 
 use dioxus::prelude::*;
 use kestrel_shared::{AgentState, ContentBlock, Message, MessageStatus, Role};
 
+use crate::markdown::{self, Highlight};
 use crate::state::ChatState;
 
 #[component]
@@ -44,7 +50,7 @@ pub fn MessageView(message: Message) -> Element {
         article { class: "message {role}", "data-message-id": "{message.id}", "data-status": "{badge.unwrap_or(\"\")}",
             div { class: "bubble",
                 for (i, block) in message.content.iter().enumerate() {
-                    ContentBlockView { key: "{i}", block: block.clone() }
+                    ContentBlockView { key: "{i}", block: block.clone(), markdown: message.role == Role::Assistant }
                 }
             }
             if let Some(badge) = badge {
@@ -55,9 +61,11 @@ pub fn MessageView(message: Message) -> Element {
     }
 }
 
+/// One block of a message; `markdown` renders text blocks as Markdown.
 #[component]
-fn ContentBlockView(block: ContentBlock) -> Element {
+fn ContentBlockView(block: ContentBlock, markdown: bool) -> Element {
     match block {
+        ContentBlock::Text { text } if markdown => rsx! { Markdown { text } },
         ContentBlock::Text { text } => rsx! { div { class: "text", "{text}" } },
         ContentBlock::Thinking { thinking, .. } => rsx! {
             details { class: "thinking",
@@ -87,10 +95,19 @@ fn ContentBlockView(block: ContentBlock) -> Element {
     }
 }
 
-/// The reply being written now. Finished paragraphs are their own
-/// components and never change again; only the last, growing paragraph
-/// is re-rendered on each flush, so the webview re-lays out one block of
-/// text, not the whole reply.
+/// Markdown text, rendered once per distinct text: the component re-runs
+/// only when its props change.
+#[component]
+fn Markdown(text: String) -> Element {
+    let html = markdown::to_html(&text, Highlight::Code);
+    rsx! { div { class: "text markdown", dangerous_inner_html: html } }
+}
+
+/// The reply being written now. Finished blocks (everything before the
+/// last blank line outside a code fence) are their own components, each
+/// rendered once and never again; only the growing tail is rendered on a
+/// flush, without code highlighting, so a flush costs one small block
+/// whatever the length of the reply.
 #[component]
 pub fn StreamingMessage() -> Element {
     let state = use_context::<ChatState>();
@@ -99,10 +116,8 @@ pub fn StreamingMessage() -> Element {
     }
     let agent_state = (*state.turn.read()).map(|t| t.state).unwrap_or_default();
     let text = state.live_text.read();
-    let (done, tail) = match text.rfind("\n\n") {
-        Some(end) => (&text[..end], &text[end + 2..]),
-        None => ("", text.as_str()),
-    };
+    let (finished, tail) = markdown::split_finished(&text);
+    let tail = markdown::to_html(tail, Highlight::Plain);
     rsx! {
         article { class: "message assistant streaming", "aria-busy": "true",
             div { class: "bubble",
@@ -111,18 +126,12 @@ pub fn StreamingMessage() -> Element {
                         if agent_state == AgentState::Thinking { "Thinking" } else { "" }
                     }
                 } else {
-                    for (i, paragraph) in done.split("\n\n").enumerate().filter(|_| !done.is_empty()) {
-                        FinishedParagraph { key: "{i}", text: paragraph.to_owned() }
+                    for (i, block) in finished.into_iter().enumerate() {
+                        Markdown { key: "{i}", text: block.to_owned() }
                     }
-                    div { class: "text cursor", "{tail}" }
+                    div { class: "text markdown cursor", dangerous_inner_html: tail }
                 }
             }
         }
     }
-}
-
-/// A paragraph of the streaming reply that is complete.
-#[component]
-fn FinishedParagraph(text: String) -> Element {
-    rsx! { div { class: "text paragraph", "{text}" } }
 }

@@ -118,7 +118,7 @@ fn transcript_renders_each_message_escaped_with_its_status() {
             message(
                 2,
                 Role::Assistant,
-                vec![ContentBlock::text("No & it")],
+                vec![ContentBlock::text("No & **it** <i>")],
                 MessageStatus::Cancelled,
             ),
         ],
@@ -131,7 +131,9 @@ fn transcript_renders_each_message_escaped_with_its_status() {
             "<div class=\"bubble\"><div class=\"text\">Is &#60;b&#62;this&#60;/b&#62; bold?</div></div>",
             "<div class=\"message-tools\"><button class=\"tool edit\">Edit</button></div></article>",
             "<article class=\"message assistant\" data-message-id=\"00000000-0000-0000-0000-000000000002\" data-status=\"Stopped\">",
-            "<div class=\"bubble\"><div class=\"text\">No &#38; it</div></div><span class=\"badge\">Stopped</span>",
+            "<div class=\"bubble\"><div class=\"text markdown\"><p>No &amp; <strong>it</strong> &lt;i&gt;</p>
+</div></div>",
+            "<span class=\"badge\">Stopped</span>",
             "<div class=\"message-tools\"><button class=\"tool continue\">Continue</button>",
             "<button class=\"tool retry\">Retry</button></div></article>",
         )
@@ -153,7 +155,7 @@ fn the_streaming_reply_renders_after_the_finished_messages() {
     assert!(
         html.ends_with(concat!(
             "<article class=\"message assistant streaming\" aria-busy=\"true\">",
-            "<div class=\"bubble\"><div class=\"text cursor\">Hel</div></div></article>"
+            "<div class=\"bubble\"><div class=\"text markdown cursor\"><p>Hel</p>\n</div></div></article>"
         )),
         "{html}"
     );
@@ -168,18 +170,48 @@ fn the_streaming_reply_renders_after_the_finished_messages() {
 }
 
 #[test]
-fn finished_paragraphs_of_a_streaming_reply_are_separate_from_the_growing_tail() {
+fn finished_blocks_of_a_streaming_reply_are_separate_from_the_growing_tail() {
     let html = render(HarnessProps {
-        live: Some((AgentState::Streaming, "First.\n\nSecond.\n\nThe ta".into())),
+        live: Some((
+            AgentState::Streaming,
+            "First.\n\n```rust\nlet a = 1;\n```\n\nThe *ta".into(),
+        )),
         ..props(Show::Transcript)
     });
-    assert_eq!(
-        html,
-        concat!(
+    assert!(
+        html.starts_with(concat!(
             "<article class=\"message assistant streaming\" aria-busy=\"true\"><div class=\"bubble\">",
-            "<div class=\"text paragraph\">First.</div><div class=\"text paragraph\">Second.</div>",
-            "<div class=\"text cursor\">The ta</div></div></article>"
-        )
+            "<div class=\"text markdown\"><p>First.</p>\n</div>",
+            "<div class=\"text markdown\"><div class=\"code-block\"><div class=\"code-lang\">rust</div>",
+            "<pre><code><span class=\"hl-source hl-rust\">",
+        )),
+        "{html}"
+    );
+    assert!(
+        html.ends_with(concat!(
+            "</code></pre></div>\n</div>",
+            "<div class=\"text markdown cursor\"><p>The *ta</p>\n</div></div></article>"
+        )),
+        "{html}"
+    );
+}
+
+#[test]
+fn an_open_code_fence_stays_in_the_tail_unhighlighted() {
+    let html = render(HarnessProps {
+        live: Some((
+            AgentState::Streaming,
+            "Intro.\n\n```py\na = 1\n\nb = 2\n".into(),
+        )),
+        ..props(Show::Transcript)
+    });
+    assert!(
+        html.ends_with(concat!(
+            "<div class=\"text markdown\"><p>Intro.</p>\n</div>",
+            "<div class=\"text markdown cursor\"><div class=\"code-block\"><div class=\"code-lang\">py</div>",
+            "<pre><code>a = 1\n\nb = 2\n</code></pre></div>\n</div></div></article>"
+        )),
+        "{html}"
     );
 }
 
