@@ -4,11 +4,12 @@
 //! [`Store`] is the async face the rest of the backend uses: every call runs
 //! on a blocking thread against one connection behind a mutex (one writer),
 //! so the async runtime never waits on disk. The SQL lives in [`schema`]
-//! (migrations) and [`queries`] (plain functions over a `Connection`, which
-//! tests call directly).
+//! (migrations), [`queries`] (plain functions over a `Connection`, which
+//! tests call directly) and [`search`] (the full-text index and its queries).
 
 pub mod queries;
 pub mod schema;
+pub mod search;
 
 use std::sync::{Arc, Mutex};
 

@@ -25,6 +25,7 @@ mod event;
 pub mod frame;
 mod ids;
 mod message;
+mod search;
 mod settings;
 
 pub use conversation::{Conversation, ConversationView, SendMessage, Timestamp};
@@ -32,6 +33,9 @@ pub use error::{ErrorKind, KestrelError};
 pub use event::{AgentState, ChatEvent, StopReason, ToolCallEvent, Usage};
 pub use ids::{ConversationId, IdParseError, MessageId, TurnId};
 pub use message::{ContentBlock, MediaSource, Message, MessageStatus, Role};
+pub use search::{
+    MAX_SEARCH_LIMIT, Ranking, SearchHit, SearchQuery, SearchResults, SearchScope, SnippetPart,
+};
 pub use settings::{KeySource, KeyStatus, Settings, Theme};
 
 /// The longest user message the backend accepts, in bytes (4 MiB).
