@@ -21,7 +21,7 @@ use dioxus::prelude::*;
 use kestrel_shared::frame::{EventDecoder, FrameError};
 use kestrel_shared::{
     BranchPoint, ChatEvent, Conversation, ConversationId, ConversationView, EditMessage, ErrorKind,
-    KestrelError, KeyStatus, MessageId, SendMessage, Settings, Theme, TurnId,
+    KestrelError, KeyStatus, MessageId, SearchQuery, SearchResults, SendMessage, Settings, Theme, TurnId,
 };
 
 /// Every conversation, most recently active first.
@@ -38,6 +38,25 @@ pub async fn list_conversations() -> Result<Vec<Conversation>, ServerFnError> {
 pub async fn load_conversation(id: ConversationId) -> Result<ConversationView, ServerFnError> {
     server::backend()?
         .load_conversation(id)
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// Full-text search over messages or conversation titles.
+#[post("/api/v1/search")]
+pub async fn search(query: SearchQuery) -> Result<SearchResults, ServerFnError> {
+    server::backend()?
+        .search(query)
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// The conversation holding a message, with that message's branch made
+/// the active one (a search result was chosen).
+#[post("/api/v1/search/reveal")]
+pub async fn reveal_message(message_id: MessageId) -> Result<ConversationView, ServerFnError> {
+    server::backend()?
+        .reveal_message(message_id)
         .await
         .map_err(server::to_server_error)
 }

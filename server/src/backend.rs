@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use kestrel_shared::{
     Conversation, ConversationId, ConversationView, ErrorKind, KestrelError, KeyStatus,
-    MAX_SYSTEM_PROMPT_BYTES, Settings, Theme, TurnId,
+    MAX_SYSTEM_PROMPT_BYTES, MessageId, SearchQuery, SearchResults, Settings, Theme, TurnId,
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::anthropic::AnthropicClient;
 use crate::config::Config;
 use crate::secrets::{ApiKey, KeyStore};
-use crate::store::{Store, StoreError, drafts, queries, recovery};
+use crate::store::{Store, StoreError, drafts, queries, recovery, schema, search};
 
 static GLOBAL: OnceLock<Arc<Backend>> = OnceLock::new();
 
@@ -114,6 +114,33 @@ impl Backend {
             .call(move |conn| {
                 let conversation = queries::get_conversation(conn, id)?;
                 crate::chat::branches::view(conn, conversation)
+            })
+            .await
+            .map_err(|e| e.to_kestrel())
+    }
+
+    /// Full-text search over every message, or over titles.
+    pub async fn search(&self, query: SearchQuery) -> Result<SearchResults, KestrelError> {
+        self.store
+            .call(move |conn| search::search(conn, &query))
+            .await
+            .map_err(|e| e.to_kestrel())
+    }
+
+    /// Opens the conversation holding `message` with that message's branch
+    /// active (a search result was chosen).
+    pub async fn reveal_message(
+        &self,
+        message: MessageId,
+    ) -> Result<ConversationView, KestrelError> {
+        self.store
+            .call(move |conn| {
+                let conversation = search::reveal_message(conn, message)?;
+                let messages = queries::active_path(conn, &conversation)?;
+                Ok(ConversationView {
+                    conversation,
+                    messages,
+                })
             })
             .await
             .map_err(|e| e.to_kestrel())

@@ -4,13 +4,14 @@
 //! [`Store`] is the async face the rest of the backend uses: every call runs
 //! on a blocking thread against one connection behind a mutex (one writer),
 //! so the async runtime never waits on disk. The SQL lives in [`schema`]
-//! (migrations) and [`queries`] (plain functions over a `Connection`, which
-//! tests call directly).
+//! (migrations), [`queries`] (plain functions over a `Connection`, which
+//! tests call directly) and [`search`] (the full-text index and its queries).
 
 pub mod drafts;
 pub mod queries;
 pub mod recovery;
 pub mod schema;
+pub mod search;
 pub mod tree;
 
 use std::sync::{Arc, Mutex};

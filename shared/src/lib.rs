@@ -25,6 +25,7 @@ mod event;
 pub mod frame;
 mod ids;
 mod message;
+mod search;
 mod settings;
 mod tree;
 
@@ -33,6 +34,9 @@ pub use error::{ErrorKind, KestrelError};
 pub use event::{AgentState, ChatEvent, StopReason, ToolCallEvent, Usage};
 pub use ids::{ConversationId, IdParseError, MessageId, TurnId};
 pub use message::{ContentBlock, MediaSource, Message, MessageStatus, Role};
+pub use search::{
+    MAX_SEARCH_LIMIT, Ranking, SearchHit, SearchQuery, SearchResults, SearchScope, SnippetPart,
+};
 pub use settings::{KeySource, KeyStatus, Settings, Theme};
 pub use tree::{BranchPoint, EditMessage};
 

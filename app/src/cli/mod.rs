@@ -10,6 +10,7 @@ use kestrel_server::config::Config;
 use kestrel_server::secrets::KeyStore;
 use kestrel_server::{Backend, logging};
 
+mod search;
 mod serve;
 
 /// Kestrel: a fast, private AI assistant.
@@ -32,6 +33,8 @@ enum Command {
         #[arg(long)]
         port: Option<u16>,
     },
+    /// Search every conversation and print the hits as JSON.
+    Search(search::SearchArgs),
     /// Open the desktop window (the default when a display is available).
     #[cfg(feature = "desktop")]
     Desktop,
@@ -46,6 +49,10 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let command = match cli.command {
+        Some(Command::Search(args)) => return search::run(&config, args),
+        other => other,
+    };
     let _log_guard = logging::init(&config.log_dir());
     let backend = match Backend::open(config, KeyStore::from_env()) {
         Ok(backend) => backend,
@@ -57,7 +64,8 @@ pub fn main() -> ExitCode {
     };
     Backend::install(backend);
 
-    match cli.command {
+    match command {
+        Some(Command::Search(_)) => ExitCode::SUCCESS,
         Some(Command::Serve { port }) => serve::serve(port),
         #[cfg(feature = "desktop")]
         Some(Command::Desktop) => desktop(),

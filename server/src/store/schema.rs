@@ -68,6 +68,7 @@ fn steps() -> Vec<M<'static>> {
             updated_at INTEGER NOT NULL
         ) STRICT;",
         ),
+        M::up(super::search::MIGRATION),
     ]
 }
 

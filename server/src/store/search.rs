@@ -1,0 +1,631 @@
+//! Full-text search: the FTS5 index over messages and conversation titles
+//! (its migration, [`MIGRATION`]), turning what a person typed into a safe
+//! FTS5 query ([`parse_query`]), ranking, snippets, and revealing a found
+//! message ([`reveal_message`]: its branch becomes the active one).
+//!
+//! What is indexed: the text blocks of every message whose reply is
+//! finished (any status but `streaming`), on every branch, and every
+//! conversation title. Thinking, tool calls and tool results are left out:
+//! they are the model's working, not what the person read or wrote, are
+//! often many times longer than the reply, and would drown the hits a
+//! person is looking for (a search for a word the reply used would match
+//! every long chain of thought that considered it). A reply being written
+//! is indexed once it reaches its final status, so the 250 ms streaming
+//! saves cost the index nothing; it is searchable the moment it finishes
+//! (or is stopped, fails, or is found interrupted at the next start).
+//!
+//! Triggers keep the index in step with the tables inside the writing
+//! transaction, whoever writes. The index is keyed by the tables' rowids;
+//! a `VACUUM` may renumber those, so anything that vacuums must call
+//! [`rebuild_index`] afterwards (nothing does today).
+//!
+//! Ranking (see BENCHMARKS.md for the measurements behind it): FTS5's own
+//! `bm25()` counts every row containing each term before it scores one,
+//! so a term found in most of a million messages costs tens of
+//! milliseconds however few hits are returned. Instead the newest
+//! [`CANDIDATE_WINDOW`] matches are read (cheap: the index walks in rowid
+//! order and stops), and scored here with BM25, taking document
+//! frequencies from a bounded probe of the index. When fewer messages match
+//! than the window, the ranking covers every match; otherwise it covers the
+//! newest window, which the answer says ([`Ranking::NewestWindow`]).
+
+use kestrel_shared::{
+    Conversation, ConversationId, MAX_SEARCH_LIMIT, MessageId, Ranking, Role, SearchHit,
+    SearchQuery, SearchResults, SearchScope, SnippetPart, Timestamp,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::StoreError;
+use super::queries::get_conversation;
+
+/// The migration that creates the index and its triggers, and indexes
+/// every row already stored. Appended to [`super::schema::migrations`].
+pub const MIGRATION: &str = "
+    CREATE VIRTUAL TABLE message_fts USING fts5(
+        body,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE VIRTUAL TABLE conversation_fts USING fts5(
+        title,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+
+    CREATE TRIGGER message_fts_insert AFTER INSERT ON messages
+    WHEN NEW.status <> 'streaming' BEGIN
+        INSERT INTO message_fts(rowid, body)
+        SELECT NEW.rowid, body FROM (SELECT replace(replace(group_concat(
+                   json_extract(value, '$.text'), char(10) || char(10)),
+                   char(2), ''), char(3), '') AS body
+               FROM json_each(CASE WHEN json_valid(NEW.content) THEN NEW.content ELSE '[]' END)
+               WHERE json_extract(value, '$.type') = 'text')
+        WHERE body IS NOT NULL AND body <> '';
+    END;
+
+    CREATE TRIGGER message_fts_update AFTER UPDATE OF content, status ON messages
+    WHEN OLD.status <> 'streaming' OR NEW.status <> 'streaming' BEGIN
+        DELETE FROM message_fts WHERE rowid = OLD.rowid;
+        INSERT INTO message_fts(rowid, body)
+        SELECT NEW.rowid, body FROM (SELECT replace(replace(group_concat(
+                   json_extract(value, '$.text'), char(10) || char(10)),
+                   char(2), ''), char(3), '') AS body
+               FROM json_each(CASE WHEN json_valid(NEW.content) THEN NEW.content ELSE '[]' END)
+               WHERE json_extract(value, '$.type') = 'text')
+        WHERE NEW.status <> 'streaming' AND body IS NOT NULL AND body <> '';
+    END;
+
+    CREATE TRIGGER message_fts_delete AFTER DELETE ON messages
+    WHEN OLD.status <> 'streaming' BEGIN
+        DELETE FROM message_fts WHERE rowid = OLD.rowid;
+    END;
+
+    CREATE TRIGGER conversation_fts_insert AFTER INSERT ON conversations BEGIN
+        INSERT INTO conversation_fts(rowid, title) VALUES (NEW.rowid, NEW.title);
+    END;
+
+    CREATE TRIGGER conversation_fts_update AFTER UPDATE OF title ON conversations
+    WHEN OLD.title IS NOT NEW.title BEGIN
+        DELETE FROM conversation_fts WHERE rowid = OLD.rowid;
+        INSERT INTO conversation_fts(rowid, title) VALUES (NEW.rowid, NEW.title);
+    END;
+
+    CREATE TRIGGER conversation_fts_delete AFTER DELETE ON conversations BEGIN
+        DELETE FROM conversation_fts WHERE rowid = OLD.rowid;
+    END;
+
+    INSERT INTO message_fts(rowid, body)
+    SELECT rowid, body FROM (SELECT m.rowid AS rowid, (
+            SELECT replace(replace(group_concat(json_extract(value, '$.text'),
+                       char(10) || char(10)), char(2), ''), char(3), '')
+            FROM json_each(CASE WHEN json_valid(m.content) THEN m.content ELSE '[]' END)
+            WHERE json_extract(value, '$.type') = 'text') AS body
+        FROM messages m WHERE m.status <> 'streaming')
+    WHERE body IS NOT NULL AND body <> '';
+    INSERT INTO conversation_fts(rowid, title) SELECT rowid, title FROM conversations;
+";
+
+/// How many of the newest matches are read and scored per search.
+pub const CANDIDATE_WINDOW: usize = 1000;
+
+/// The most words (or quoted phrases) one search uses.
+pub const MAX_TERMS: usize = 16;
+
+/// The longest search text read, in bytes; the rest is ignored.
+pub const MAX_QUERY_BYTES: usize = 1000;
+
+/// Words of context a snippet shows around its hits.
+const SNIPPET_TOKENS: u32 = 14;
+
+/// Markers `snippet()` puts around hits; stripped from indexed text, so
+/// they never occur in it.
+const OPEN: char = '\u{2}';
+const CLOSE: char = '\u{3}';
+
+/// BM25 parameters (the usual ones, as FTS5 uses).
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+
+/// One thing the search looks for: a word, or words that must occur
+/// together; `prefix` when the last word may be the start of a longer one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    pub tokens: Vec<String>,
+    pub prefix: bool,
+}
+
+/// What was made of a search text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedQuery {
+    pub terms: Vec<Term>,
+    /// Why some of the text was not used, in words for the person.
+    pub notice: Option<String>,
+}
+
+impl ParsedQuery {
+    /// The FTS5 expression: every term quoted (so nothing the person typed
+    /// is FTS5 syntax), all required.
+    pub fn fts_expression(&self) -> String {
+        let mut out = String::new();
+        for term in &self.terms {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push('"');
+            out.push_str(&term.tokens.join(" "));
+            out.push('"');
+            if term.prefix {
+                out.push('*');
+            }
+        }
+        out
+    }
+}
+
+/// Splits text into lower-case words the way the index does (runs of
+/// letters and digits). Diacritics are kept here; the index folds them,
+/// so `cafe` finds `café`, which then scores and highlights as the index
+/// says but counts as another word in [`bm25`].
+pub fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// Reads a search text. Words are required; `"…"` groups words into a
+/// phrase (an unclosed quote runs to the end); a `*` right after a word or
+/// phrase makes its last word a prefix. Everything else, including FTS5
+/// operators (`AND`, `OR`, `NOT`, `NEAR`), brackets, `^`, `:` and `-`, is
+/// plain text, so no input is a syntax error.
+pub fn parse_query(text: &str) -> ParsedQuery {
+    let mut notice = None;
+    let mut text = text;
+    if text.len() > MAX_QUERY_BYTES {
+        let mut end = MAX_QUERY_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text = &text[..end];
+        notice = Some(format!(
+            "Only the first {MAX_QUERY_BYTES} characters were searched."
+        ));
+    }
+    let mut terms = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
+        rest = &rest[start..];
+        let (chunk, after) = if let Some(quoted) = rest.strip_prefix('"') {
+            match quoted.find('"') {
+                Some(end) => (&quoted[..end], &quoted[end + 1..]),
+                None => (quoted, ""),
+            }
+        } else {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == '"')
+                .unwrap_or(rest.len());
+            (&rest[..end], &rest[end..])
+        };
+        // A `*` right after the chunk's last word: after a phrase's closing
+        // quote, or inside a bare chunk (`tok*`, `tok*)`).
+        let (prefix, after) = match after.strip_prefix('*') {
+            Some(after) => (true, after),
+            None => {
+                let trimmed = chunk.trim_end_matches(|c: char| !c.is_alphanumeric());
+                (chunk[trimmed.len()..].starts_with('*'), after)
+            }
+        };
+        rest = after;
+        let tokens: Vec<String> = tokenize(chunk).collect();
+        if tokens.is_empty() {
+            continue;
+        }
+        if terms.len() == MAX_TERMS {
+            notice = Some(format!("Only the first {MAX_TERMS} words were searched."));
+            break;
+        }
+        terms.push(Term { tokens, prefix });
+    }
+    ParsedQuery { terms, notice }
+}
+
+/// Searches messages or titles.
+pub fn search(conn: &Connection, query: &SearchQuery) -> Result<SearchResults, StoreError> {
+    let parsed = parse_query(&query.text);
+    if parsed.terms.is_empty() {
+        return Ok(SearchResults {
+            hits: Vec::new(),
+            ranking: Ranking::AllMatches { matches: 0 },
+            notice: Some(
+                parsed
+                    .notice
+                    .unwrap_or_else(|| "Type a word to search for.".to_owned()),
+            ),
+        });
+    }
+    let limit = query.limit.clamp(1, MAX_SEARCH_LIMIT) as usize;
+    let since = query.since.map_or(i64::MIN, |t| t.0);
+    let until = query.until.map_or(i64::MAX, |t| t.0);
+    let (hits, ranking) = match query.scope {
+        SearchScope::Titles => search_titles(conn, &parsed, since, until, limit)?,
+        _ => search_messages(conn, &parsed, since, until, limit)?,
+    };
+    Ok(SearchResults {
+        hits,
+        ranking,
+        notice: parsed.notice,
+    })
+}
+
+fn search_titles(
+    conn: &Connection,
+    parsed: &ParsedQuery,
+    since: i64,
+    until: i64,
+    limit: usize,
+) -> Result<(Vec<SearchHit>, Ranking), StoreError> {
+    let expression = parsed.fts_expression();
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.id, c.title, c.updated_at,
+                highlight(conversation_fts, 0, char(2), char(3)), bm25(conversation_fts)
+         FROM conversation_fts JOIN conversations c ON c.rowid = conversation_fts.rowid
+         WHERE conversation_fts MATCH ?1 AND c.updated_at >= ?2 AND c.updated_at < ?3
+         ORDER BY bm25(conversation_fts), c.updated_at DESC",
+    )?;
+    let mut rows = stmt.query(params![expression, since, until])?;
+    let mut hits = Vec::new();
+    let mut matches = 0u64;
+    while let Some(row) = rows.next()? {
+        matches += 1;
+        if hits.len() < limit {
+            let id: String = row.get(0)?;
+            let marked: String = row.get(3)?;
+            let bm25: f64 = row.get(4)?;
+            hits.push(SearchHit {
+                conversation_id: parse(&id, "conversation id")?,
+                conversation_title: row.get(1)?,
+                message_id: None,
+                role: None,
+                created_at: Timestamp(row.get(2)?),
+                snippet: snippet_parts(&marked),
+                // FTS5's bm25() is negative, lower is better.
+                score: -bm25,
+            });
+        }
+    }
+    Ok((hits, Ranking::AllMatches { matches }))
+}
+
+/// A match read from the index: its rowid and indexed text.
+struct Candidate {
+    rowid: i64,
+    body: String,
+}
+
+fn search_messages(
+    conn: &Connection,
+    parsed: &ParsedQuery,
+    since: i64,
+    until: i64,
+    limit: usize,
+) -> Result<(Vec<SearchHit>, Ranking), StoreError> {
+    let expression = parsed.fts_expression();
+    let candidates = newest_matches(conn, &expression, since, until, CANDIDATE_WINDOW)?;
+    let ranking = if candidates.len() < CANDIDATE_WINDOW {
+        Ranking::AllMatches {
+            matches: candidates.len() as u64,
+        }
+    } else {
+        Ranking::NewestWindow {
+            window: CANDIDATE_WINDOW as u64,
+        }
+    };
+    if candidates.is_empty() {
+        return Ok((Vec::new(), ranking));
+    }
+    // With one term every candidate shares its weight, so only a query of
+    // several terms needs their document frequencies.
+    let weights = if parsed.terms.len() > 1 {
+        term_weights(conn, parsed)?
+    } else {
+        vec![1.0]
+    };
+    let mut scored = score(&candidates, &parsed.terms, &weights);
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+    scored.truncate(limit);
+
+    let mut meta = conn.prepare_cached(
+        "SELECT m.id, m.conversation_id, m.role, m.created_at, c.title
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.rowid = ?1",
+    )?;
+    let mut snippet = conn.prepare_cached(&format!(
+        "SELECT snippet(message_fts, 0, char(2), char(3), '…', {SNIPPET_TOKENS})
+         FROM message_fts WHERE message_fts MATCH ?1 AND rowid = ?2"
+    ))?;
+    let mut hits = Vec::with_capacity(scored.len());
+    for (rowid, score) in scored {
+        let Some((id, conversation, role, created_at, title)) = meta
+            .query_row([rowid], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .optional()?
+        else {
+            continue;
+        };
+        let marked: String = snippet.query_row(params![expression, rowid], |r| r.get(0))?;
+        hits.push(SearchHit {
+            conversation_id: parse(&conversation, "conversation id")?,
+            conversation_title: title,
+            message_id: Some(parse(&id, "message id")?),
+            role: Some(match role.as_str() {
+                "user" => Role::User,
+                _ => Role::Assistant,
+            }),
+            created_at: Timestamp(created_at),
+            snippet: snippet_parts(&marked),
+            score,
+        });
+    }
+    Ok((hits, ranking))
+}
+
+/// The newest `window` messages matching `expression` written in
+/// `since..until`, newest first. The index is walked in rowid order and
+/// stops after `window` matches, whatever the total.
+fn newest_matches(
+    conn: &Connection,
+    expression: &str,
+    since: i64,
+    until: i64,
+    window: usize,
+) -> Result<Vec<Candidate>, StoreError> {
+    let window = i64::try_from(window).unwrap_or(i64::MAX);
+    let read = |row: &rusqlite::Row<'_>| {
+        Ok(Candidate {
+            rowid: row.get(0)?,
+            body: row.get(1)?,
+        })
+    };
+    if since == i64::MIN && until == i64::MAX {
+        let mut stmt = conn.prepare_cached(
+            "SELECT rowid, body FROM message_fts WHERE message_fts MATCH ?1
+             ORDER BY rowid DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![expression, window], read)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    } else {
+        let mut stmt = conn.prepare_cached(
+            "SELECT f.rowid, f.body FROM message_fts f CROSS JOIN messages m ON m.rowid = f.rowid
+             WHERE f.message_fts MATCH ?1 AND m.created_at >= ?3 AND m.created_at < ?4
+             ORDER BY f.rowid DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![expression, window, since, until], read)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// Each term's inverse document frequency. A term matching fewer rows than
+/// the window is counted exactly; a commoner one is estimated from how
+/// much of the rowid range its newest `CANDIDATE_WINDOW` matches span.
+fn term_weights(conn: &Connection, parsed: &ParsedQuery) -> Result<Vec<f64>, StoreError> {
+    let bounds: Option<(i64, i64)> = conn
+        .query_row(
+            "SELECT (SELECT rowid FROM message_fts ORDER BY rowid ASC LIMIT 1),
+                    (SELECT rowid FROM message_fts ORDER BY rowid DESC LIMIT 1)",
+            [],
+            |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
+        )
+        .map(|(low, high)| low.zip(high))?;
+    let Some((low, high)) = bounds else {
+        return Ok(vec![1.0; parsed.terms.len()]);
+    };
+    let total = (high - low + 1) as f64;
+    let mut probe = conn.prepare_cached(
+        "SELECT count(*), min(rowid) FROM (SELECT rowid FROM message_fts
+         WHERE message_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2)",
+    )?;
+    let window = i64::try_from(CANDIDATE_WINDOW).unwrap_or(i64::MAX);
+    let mut weights = Vec::with_capacity(parsed.terms.len());
+    for term in &parsed.terms {
+        let single = ParsedQuery {
+            terms: vec![term.clone()],
+            notice: None,
+        };
+        let (count, oldest): (i64, Option<i64>) = probe
+            .query_row(params![single.fts_expression(), window], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        let df = match oldest {
+            Some(oldest) if count >= window => {
+                let span = (high - oldest + 1).max(1) as f64;
+                (count as f64 * total / span).min(total)
+            }
+            _ => count as f64,
+        };
+        weights.push(idf(total, df));
+    }
+    Ok(weights)
+}
+
+/// BM25's inverse document frequency (never negative).
+fn idf(total: f64, df: f64) -> f64 {
+    ((total - df + 0.5) / (df + 0.5) + 1.0).ln()
+}
+
+/// BM25 of every candidate: `(rowid, score)`. Document lengths are
+/// measured against the candidates' average length.
+fn score(candidates: &[Candidate], terms: &[Term], weights: &[f64]) -> Vec<(i64, f64)> {
+    let tokenized: Vec<Vec<String>> = candidates
+        .iter()
+        .map(|c| tokenize(&c.body).collect())
+        .collect();
+    let average = tokenized.iter().map(Vec::len).sum::<usize>() as f64 / tokenized.len() as f64;
+    let average = average.max(1.0);
+    candidates
+        .iter()
+        .zip(&tokenized)
+        .map(|(candidate, tokens)| {
+            let length = tokens.len() as f64;
+            let score = terms
+                .iter()
+                .zip(weights)
+                .map(|(term, weight)| {
+                    let tf = occurrences(tokens, term) as f64;
+                    weight * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * length / average))
+                })
+                .sum();
+            (candidate.rowid, score)
+        })
+        .collect()
+}
+
+/// How often `term` occurs in `tokens`.
+fn occurrences(tokens: &[String], term: &Term) -> usize {
+    let n = term.tokens.len();
+    if n == 0 || tokens.len() < n {
+        return 0;
+    }
+    tokens
+        .windows(n)
+        .filter(|window| {
+            window
+                .iter()
+                .zip(&term.tokens)
+                .enumerate()
+                .all(|(i, (have, want))| {
+                    if term.prefix && i + 1 == n {
+                        have.starts_with(want.as_str())
+                    } else {
+                        have == want
+                    }
+                })
+        })
+        .count()
+}
+
+/// Splits text marked with [`OPEN`]/[`CLOSE`] into snippet parts.
+fn snippet_parts(marked: &str) -> Vec<SnippetPart> {
+    let mut parts = Vec::new();
+    let mut hit = false;
+    let mut current = String::new();
+    for c in marked.chars() {
+        let toggle = match c {
+            OPEN => Some(true),
+            CLOSE => Some(false),
+            _ => None,
+        };
+        match toggle {
+            Some(next) => {
+                if !current.is_empty() {
+                    parts.push(SnippetPart {
+                        text: std::mem::take(&mut current),
+                        hit,
+                    });
+                }
+                hit = next;
+            }
+            None => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        parts.push(SnippetPart { text: current, hit });
+    }
+    parts
+}
+
+fn parse<T: std::str::FromStr>(text: &str, what: &'static str) -> Result<T, StoreError> {
+    text.parse().map_err(|_| StoreError::NotFound {
+        what,
+        id: text.to_owned(),
+    })
+}
+
+/// Makes the branch holding `message` its conversation's active one, and
+/// returns the conversation. If the active branch already runs through it,
+/// nothing changes; otherwise the branch continues from `message` along
+/// its newest replies to their end. The conversation's last-activity time
+/// is left alone: finding a message is not a change to it.
+pub fn reveal_message(conn: &Connection, message: MessageId) -> Result<Conversation, StoreError> {
+    let conversation: Option<String> = conn
+        .query_row(
+            "SELECT conversation_id FROM messages WHERE id = ?1",
+            [message.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let conversation: ConversationId = match conversation {
+        Some(id) => parse(&id, "conversation id")?,
+        None => {
+            return Err(StoreError::NotFound {
+                what: "message",
+                id: message.to_string(),
+            });
+        }
+    };
+    let current = get_conversation(conn, conversation)?;
+    if let Some(leaf) = current.active_leaf {
+        let on_path: bool = conn
+            .query_row(
+                "WITH RECURSIVE path(id) AS (
+                    SELECT ?1
+                    UNION ALL
+                    SELECT m.parent_id FROM messages m JOIN path ON m.id = path.id
+                    WHERE m.parent_id IS NOT NULL
+                 )
+                 SELECT EXISTS (SELECT 1 FROM path WHERE id = ?2)",
+                params![leaf.to_string(), message.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(false);
+        if on_path {
+            return Ok(current);
+        }
+    }
+    let leaf: String = conn.query_row(
+        "WITH RECURSIVE down(id, depth) AS (
+            SELECT ?1, 0
+            UNION ALL
+            SELECT (SELECT c.id FROM messages c WHERE c.parent_id = down.id
+                    ORDER BY c.created_at DESC, c.rowid DESC LIMIT 1), depth + 1
+            FROM down WHERE down.id IS NOT NULL
+         )
+         SELECT id FROM down WHERE id IS NOT NULL ORDER BY depth DESC LIMIT 1",
+        [message.to_string()],
+        |r| r.get(0),
+    )?;
+    conn.execute(
+        "UPDATE conversations SET active_leaf = ?2 WHERE id = ?1",
+        params![conversation.to_string(), leaf],
+    )?;
+    get_conversation(conn, conversation)
+}
+
+/// Rebuilds both indexes from the tables (after anything that may have
+/// renumbered rowids, such as `VACUUM`).
+pub fn rebuild_index(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    tx.execute_batch(
+        "DELETE FROM message_fts;
+         DELETE FROM conversation_fts;
+         INSERT INTO message_fts(rowid, body)
+         SELECT rowid, body FROM (SELECT m.rowid AS rowid, (
+                 SELECT replace(replace(group_concat(json_extract(value, '$.text'),
+                            char(10) || char(10)), char(2), ''), char(3), '')
+                 FROM json_each(CASE WHEN json_valid(m.content) THEN m.content ELSE '[]' END)
+                 WHERE json_extract(value, '$.type') = 'text') AS body
+             FROM messages m WHERE m.status <> 'streaming')
+         WHERE body IS NOT NULL AND body <> '';
+         INSERT INTO conversation_fts(rowid, title) SELECT rowid, title FROM conversations;
+         INSERT INTO message_fts(message_fts) VALUES ('optimize');
+         INSERT INTO conversation_fts(conversation_fts) VALUES ('optimize');",
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
