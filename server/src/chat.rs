@@ -91,9 +91,10 @@ impl Backend {
                 ),
             ));
         }
-        let (key, _) = self
+        let key = self
             .keys
-            .active()
+            .get(&crate::secrets::ProviderKeyId::Anthropic)
+            .await
             .ok_or_else(|| LlmError::MissingKey.to_kestrel())?;
 
         let model = self.config.default_model.clone();

@@ -32,7 +32,7 @@ pub use error::{ErrorKind, KestrelError};
 pub use event::{AgentState, ChatEvent, StopReason, ToolCallEvent, Usage};
 pub use ids::{ConversationId, IdParseError, MessageId, TurnId};
 pub use message::{ContentBlock, MediaSource, Message, MessageStatus, Role};
-pub use settings::{KeySource, KeyStatus, Settings, Theme};
+pub use settings::{KeyCheck, KeySource, KeyStatus, SecureStore, Settings, Theme};
 
 /// The longest user message the backend accepts, in bytes (4 MiB).
 ///

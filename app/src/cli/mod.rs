@@ -47,7 +47,7 @@ pub fn main() -> ExitCode {
         }
     };
     let _log_guard = logging::init(&config.log_dir());
-    let backend = match Backend::open(config, KeyStore::from_env()) {
+    let backend = match Backend::open(config, KeyStore::open()) {
         Ok(backend) => backend,
         Err(error) => {
             tracing::error!("{error}");
