@@ -26,12 +26,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the web UI on 127.0.0.1.
-    Serve {
-        /// The port to listen on [default: 8080, or PORT under `dx serve`].
-        #[arg(long)]
-        port: Option<u16>,
-    },
+    /// Serve the web UI (on 127.0.0.1 unless --host says otherwise).
+    Serve(serve::ServeArgs),
     /// Open the desktop window (the default when a display is available).
     #[cfg(feature = "desktop")]
     Desktop,
@@ -47,6 +43,7 @@ pub fn main() -> ExitCode {
         }
     };
     let _log_guard = logging::init(&config.log_dir());
+    let data_dir = config.data_dir.clone();
     let backend = match Backend::open(config, KeyStore::open()) {
         Ok(backend) => backend,
         Err(error) => {
@@ -58,14 +55,14 @@ pub fn main() -> ExitCode {
     Backend::install(backend);
 
     match cli.command {
-        Some(Command::Serve { port }) => serve::serve(port),
+        Some(Command::Serve(args)) => serve::serve(args, &data_dir),
         #[cfg(feature = "desktop")]
         Some(Command::Desktop) => desktop(),
         #[cfg(feature = "desktop")]
         None if has_display() => desktop(),
         None => {
             println!("No display found; serving the web UI instead.");
-            serve::serve(None)
+            serve::serve(serve::ServeArgs::loopback(), &data_dir)
         }
     }
 }
