@@ -10,6 +10,7 @@
 //! `ANTHROPIC_BASE_URL` is honoured as the official SDKs honour it: the
 //! base without `/v1`, to which the client appends `/v1/messages`.
 
+mod key_check;
 pub mod mapper;
 pub mod wire;
 

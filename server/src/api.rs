@@ -21,7 +21,7 @@ use dioxus::prelude::*;
 use kestrel_shared::frame::{EventDecoder, FrameError};
 use kestrel_shared::{
     BranchPoint, ChatEvent, Conversation, ConversationId, ConversationView, EditMessage, ErrorKind,
-    KestrelError, KeyStatus, MessageId, SearchQuery, SearchResults, SendMessage, Settings, Theme, TurnId,
+    KestrelError, KeyCheck, KeyStatus, MessageId, SearchQuery, SearchResults, SendMessage, Settings, Theme, TurnId,
 };
 
 /// Every conversation, most recently active first.
@@ -242,11 +242,30 @@ pub async fn key_status() -> Result<KeyStatus, ServerFnError> {
     Ok(server::backend()?.key_status())
 }
 
-/// Sets the API key for this session (blank removes it). The answer holds
-/// only the new status, never the key.
+/// Saves the API key: in the OS keychain, or for this session only when
+/// no keychain is available (blank removes it). The answer holds only the
+/// new status, never the key.
 #[post("/api/v1/settings/key")]
 pub async fn set_api_key(key: String) -> Result<KeyStatus, ServerFnError> {
-    Ok(server::backend()?.set_session_key(&key))
+    server::backend()?
+        .set_api_key(&key)
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// Removes the API key from the keychain and from memory.
+#[post("/api/v1/settings/key/delete")]
+pub async fn delete_api_key() -> Result<KeyStatus, ServerFnError> {
+    server::backend()?
+        .delete_api_key()
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// Makes one cheap authenticated call to the provider with the active key.
+#[post("/api/v1/settings/key/check")]
+pub async fn check_api_key() -> Result<KeyCheck, ServerFnError> {
+    Ok(server::backend()?.check_api_key().await)
 }
 
 /// Keeps the composer's unsent text for a conversation (`None`: the new

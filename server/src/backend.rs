@@ -7,17 +7,29 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use kestrel_shared::{
-    Conversation, ConversationId, ConversationView, ErrorKind, KestrelError, KeyStatus,
+    Conversation, ConversationId, ConversationView, ErrorKind, KestrelError, KeyCheck, KeyStatus,
     MAX_SYSTEM_PROMPT_BYTES, MessageId, SearchQuery, SearchResults, Settings, Theme, TurnId,
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::anthropic::AnthropicClient;
 use crate::config::Config;
-use crate::secrets::{ApiKey, KeyStore};
+use crate::llm::LlmError;
+use crate::secrets::{ApiKey, KeyStore, KeyStoreError, ProviderKeyId};
 use crate::store::{Store, StoreError, drafts, queries, recovery, schema, search};
 
 static GLOBAL: OnceLock<Arc<Backend>> = OnceLock::new();
+
+/// Longer than any provider key; a paste this long is something else.
+const MAX_API_KEY_BYTES: usize = 512;
+
+fn key_store_error(error: KeyStoreError) -> KestrelError {
+    let kind = match error {
+        KeyStoreError::FromEnvironment(_) => ErrorKind::BadInput,
+        _ => ErrorKind::Storage,
+    };
+    KestrelError::new(kind, error.to_string())
+}
 
 /// Why the backend could not start.
 #[derive(Debug, thiserror::Error)]
@@ -183,15 +195,74 @@ impl Backend {
             .map_err(|e| e.to_kestrel())
     }
 
+    /// What the UI may know about the Anthropic key.
     pub fn key_status(&self) -> KeyStatus {
-        self.keys.status(&self.config.base_url)
+        self.keys
+            .status(&ProviderKeyId::Anthropic, &self.config.base_url)
     }
 
-    /// Sets the key for this session; blank input removes it.
-    pub fn set_session_key(&self, raw: &str) -> KeyStatus {
-        self.keys.set_session(ApiKey::new(raw));
-        tracing::info!(configured = self.keys.active().is_some(), "API key changed");
-        self.key_status()
+    /// Saves the Anthropic key: in the OS keychain, or for this session
+    /// when no keychain is available. Blank input removes it.
+    pub async fn set_api_key(&self, raw: &str) -> Result<KeyStatus, KestrelError> {
+        let Some(key) = ApiKey::new(raw) else {
+            return self.delete_api_key().await;
+        };
+        if key.expose().len() > MAX_API_KEY_BYTES || key.expose().chars().any(char::is_control) {
+            return Err(KestrelError::new(
+                ErrorKind::BadInput,
+                "That does not look like an API key.",
+            ));
+        }
+        let id = ProviderKeyId::Anthropic;
+        match self.keys.set(&id, key).await {
+            Ok(source) => {
+                tracing::info!(key = %id, ?source, "API key saved");
+                Ok(self.key_status())
+            }
+            Err(error) => {
+                tracing::warn!(key = %id, %error, "API key not saved");
+                Err(key_store_error(error))
+            }
+        }
+    }
+
+    /// Removes the Anthropic key from the keychain and from memory.
+    pub async fn delete_api_key(&self) -> Result<KeyStatus, KestrelError> {
+        let id = ProviderKeyId::Anthropic;
+        match self.keys.delete(&id).await {
+            Ok(()) => {
+                tracing::info!(key = %id, "API key removed");
+                Ok(self.key_status())
+            }
+            Err(error) => {
+                tracing::warn!(key = %id, %error, "API key not removed");
+                Err(key_store_error(error))
+            }
+        }
+    }
+
+    /// Asks the provider whether the active key works (one cheap call).
+    pub async fn check_api_key(&self) -> KeyCheck {
+        let Some(key) = self.keys.get(&ProviderKeyId::Anthropic).await else {
+            return KeyCheck::Failed {
+                message: LlmError::MissingKey.to_kestrel().message,
+            };
+        };
+        match self.client.check_key(&key).await {
+            Ok(()) => KeyCheck::Valid,
+            Err(error) => {
+                let error = error.to_kestrel();
+                tracing::info!(kind = ?error.kind, "API key check failed");
+                match error.kind {
+                    ErrorKind::InvalidApiKey | ErrorKind::PermissionDenied => KeyCheck::Rejected {
+                        message: error.message,
+                    },
+                    _ => KeyCheck::Failed {
+                        message: error.message,
+                    },
+                }
+            }
+        }
     }
 
     /// Keeps the composer's unsent text for `conversation` (`None`: a

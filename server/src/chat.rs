@@ -81,7 +81,7 @@ impl Backend {
     ) -> Result<EventStream, KestrelError> {
         let text = request.text;
         check_user_text(&text)?;
-        let key = self.require_key()?;
+        let key = self.require_key().await?;
 
         let model = self.config.default_model.clone();
         let (conversation, user_message, history) = self
@@ -101,10 +101,10 @@ impl Backend {
     }
 
     /// The key the next request uses; refused before anything is saved.
-    pub(crate) fn require_key(&self) -> Result<ApiKey, KestrelError> {
+    pub(crate) async fn require_key(&self) -> Result<ApiKey, KestrelError> {
         self.keys
-            .active()
-            .map(|(key, _)| key)
+            .get(&crate::secrets::ProviderKeyId::Anthropic)
+            .await
             .ok_or_else(|| LlmError::MissingKey.to_kestrel())
     }
 

@@ -9,7 +9,8 @@
 //! Layers point one way: [`sse`] (framing) → [`anthropic`] (wire format and
 //! client) → [`llm`] (provider-neutral events) → [`chat`] (the turn) →
 //! [`api`] (server functions). [`store`], [`secrets`] and [`config`] are
-//! leaves.
+//! leaves. [`web_guard`] is the web server's front door (host, origin,
+//! access token, size and rate limits, security headers).
 
 pub mod api;
 
@@ -31,6 +32,8 @@ pub mod secrets;
 pub mod sse;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+pub mod web_guard;
 
 #[cfg(feature = "server")]
 pub use backend::{Backend, StartError};

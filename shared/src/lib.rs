@@ -37,7 +37,7 @@ pub use message::{ContentBlock, MediaSource, Message, MessageStatus, Role};
 pub use search::{
     MAX_SEARCH_LIMIT, Ranking, SearchHit, SearchQuery, SearchResults, SearchScope, SnippetPart,
 };
-pub use settings::{KeySource, KeyStatus, Settings, Theme};
+pub use settings::{KeyCheck, KeySource, KeyStatus, SecureStore, Settings, Theme};
 pub use tree::{BranchPoint, EditMessage};
 
 /// The longest user message the backend accepts, in bytes (4 MiB).

@@ -47,10 +47,26 @@ pub struct Settings {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum KeySource {
-    /// The `ANTHROPIC_API_KEY` environment variable.
+    /// The provider's environment variable, e.g. `ANTHROPIC_API_KEY`.
     Environment,
-    /// Entered in the app; kept in the backend's memory until it exits.
+    /// The OS credential store (Secret Service, Keychain, Credential Manager).
+    Keychain,
+    /// Entered in the app while no secure store was available; kept in the
+    /// backend's memory until it exits.
     Session,
+}
+
+/// Whether the OS credential store can hold keys.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SecureStore {
+    /// Keys entered in the app are saved there.
+    #[default]
+    Available,
+    /// It cannot be used (no D-Bus session, locked keyring, no daemon); a
+    /// key entered in the app is kept for this session only.
+    Unavailable { reason: String },
 }
 
 /// What the UI may know about the API key.
@@ -62,10 +78,26 @@ pub struct KeyStatus {
     pub last_four: Option<String>,
     /// The provider endpoint requests go to.
     pub base_url: String,
+    /// Whether a key entered in the app can be saved in the OS store.
+    #[serde(default)]
+    pub secure_store: SecureStore,
 }
 
 impl KeyStatus {
     pub fn is_configured(&self) -> bool {
         self.source.is_some()
     }
+}
+
+/// The answer to "check key": one cheap authenticated call to the provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum KeyCheck {
+    /// The provider accepted the key.
+    Valid,
+    /// The provider rejected the key (HTTP 401 or 403).
+    Rejected { message: String },
+    /// No answer about the key: no key, network error, provider failure.
+    Failed { message: String },
 }

@@ -27,12 +27,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the web UI on 127.0.0.1.
-    Serve {
-        /// The port to listen on [default: 8080, or PORT under `dx serve`].
-        #[arg(long)]
-        port: Option<u16>,
-    },
+    /// Serve the web UI (on 127.0.0.1 unless --host says otherwise).
+    Serve(serve::ServeArgs),
     /// Search every conversation and print the hits as JSON.
     Search(search::SearchArgs),
     /// Open the desktop window (the default when a display is available).
@@ -54,7 +50,8 @@ pub fn main() -> ExitCode {
         other => other,
     };
     let _log_guard = logging::init(&config.log_dir());
-    let backend = match Backend::open(config, KeyStore::from_env()) {
+    let data_dir = config.data_dir.clone();
+    let backend = match Backend::open(config, KeyStore::open()) {
         Ok(backend) => backend,
         Err(error) => {
             tracing::error!("{error}");
@@ -66,14 +63,14 @@ pub fn main() -> ExitCode {
 
     match command {
         Some(Command::Search(_)) => ExitCode::SUCCESS,
-        Some(Command::Serve { port }) => serve::serve(port),
+        Some(Command::Serve(args)) => serve::serve(args, &data_dir),
         #[cfg(feature = "desktop")]
         Some(Command::Desktop) => desktop(),
         #[cfg(feature = "desktop")]
         None if has_display() => desktop(),
         None => {
             println!("No display found; serving the web UI instead.");
-            serve::serve(None)
+            serve::serve(serve::ServeArgs::loopback(), &data_dir)
         }
     }
 }

@@ -1,20 +1,72 @@
-//! `kestrel serve`: the web UI and its backend over HTTP.
+//! `kestrel serve`: the web UI and its backend over HTTP, behind
+//! [`kestrel_server::web_guard`] (host and origin checks, access token
+//! beyond loopback, size and rate limits, security headers).
+//!
+//! Loopback (the default) needs no token. Any other address needs the
+//! access token: made at the first such start and printed once; only its
+//! hash is kept in the data dir (`--reset-token` makes a new one).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Serves the web UI. Binds loopback only: serving beyond this machine
-/// needs access control first.
-pub fn serve(port: Option<u16>) -> ExitCode {
-    let addr = match port {
-        Some(port) => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
-        None => dioxus::cli_config::fullstack_address_or_localhost(),
-    };
-    if !addr.ip().is_loopback() {
-        eprintln!("kestrel: refusing to serve on {addr}: only loopback addresses are allowed");
-        return ExitCode::FAILURE;
+use kestrel_server::web_guard::{self, GuardConfig, access, rate_limit};
+
+/// Flags of `kestrel serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// The port to listen on [default: 8080, or PORT under `dx serve`].
+    #[arg(long)]
+    port: Option<u16>,
+    /// The address to listen on. Anything but loopback requires the access
+    /// token, which is printed once at the first start on such an address.
+    #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    host: IpAddr,
+    /// A host name requests may use besides the address (e.g. behind a
+    /// reverse proxy); repeatable.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    allow_hosts: Vec<String>,
+    /// Make a new access token (the old one stops working).
+    #[arg(long)]
+    reset_token: bool,
+    /// Chat messages each client may send per minute.
+    #[arg(long, value_name = "N", default_value_t = NonZeroU32::new(rate_limit::DEFAULT_CHAT_PER_MINUTE).unwrap_or(NonZeroU32::MIN))]
+    chat_per_minute: NonZeroU32,
+}
+
+impl ServeArgs {
+    /// Loopback, the default port.
+    pub fn loopback() -> Self {
+        Self {
+            port: None,
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            allow_hosts: Vec::new(),
+            reset_token: false,
+            chat_per_minute: NonZeroU32::new(rate_limit::DEFAULT_CHAT_PER_MINUTE)
+                .unwrap_or(NonZeroU32::MIN),
+        }
     }
+}
+
+/// Serves the web UI.
+pub fn serve(args: ServeArgs, data_dir: &Path) -> ExitCode {
+    let addr = match args.port {
+        Some(port) => SocketAddr::new(args.host, port),
+        None if args.host.is_loopback() => dioxus::cli_config::fullstack_address_or_localhost(),
+        None => SocketAddr::new(args.host, 8080),
+    };
+    let token = if addr.ip().is_loopback() {
+        None
+    } else {
+        match access::load_or_create(data_dir, args.reset_token) {
+            Ok(token) => Some(token),
+            Err(error) => {
+                eprintln!("kestrel: cannot set up the access token: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
     warn_if_web_client_missing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -40,9 +92,31 @@ pub fn serve(port: Option<u16>) -> ExitCode {
         let router = dioxus::server::router(kestrel_app::App).layer(
             dioxus::server::axum::extract::DefaultBodyLimit::max(body_limit),
         );
+        let router = web_guard::protect(
+            router,
+            GuardConfig {
+                bound,
+                extra_hosts: args.allow_hosts,
+                access: token.as_ref().map(|t| t.hash.clone()),
+                chat_per_minute: args.chat_per_minute,
+                body_limit,
+            },
+        );
+        match token.as_ref().map(|t| t.new_token.as_deref()) {
+            None => {}
+            Some(Some(new)) => println!(
+                "Access token (shown once; only its hash is kept): {new}\n\
+                 Sign in at /login with it, or send `Authorization: Bearer <token>`."
+            ),
+            Some(None) => println!(
+                "This address needs the access token printed at the first start \
+                 (run with --reset-token to make a new one)."
+            ),
+        }
         println!("Kestrel is serving the web UI at http://{bound}/");
-        tracing::info!(%bound, "web server listening");
-        match dioxus::server::axum::serve(listener, router).await {
+        tracing::info!(%bound, token = token.is_some(), "web server listening");
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        match dioxus::server::axum::serve(listener, service).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("kestrel: the web server stopped: {error}");

@@ -4,11 +4,11 @@
 use dioxus::prelude::*;
 use kestrel_shared::{
     AgentState, ContentBlock, Conversation, KeySource, KeyStatus, Message, MessageStatus, Role,
-    Timestamp,
+    SecureStore, Timestamp,
 };
 use pretty_assertions::assert_eq;
 
-use super::{Composer, MessageList, Sidebar, StreamingMessage};
+use super::{Composer, MessageList, SettingsDialog, Sidebar, StreamingMessage};
 use crate::state::{ChatState, LiveTurn};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -16,6 +16,7 @@ enum Show {
     Transcript,
     Composer,
     Sidebar,
+    Settings,
 }
 
 #[derive(Props, Clone, PartialEq)]
@@ -57,6 +58,7 @@ fn Harness(props: HarnessProps) -> Element {
         Show::Transcript => rsx! { MessageList {} StreamingMessage {} },
         Show::Composer => rsx! { Composer {} },
         Show::Sidebar => rsx! { Sidebar {} },
+        Show::Settings => rsx! { SettingsDialog {} },
     }
 }
 
@@ -239,6 +241,7 @@ fn composer_counts_tokens_and_enables_send() {
             source: Some(KeySource::Session),
             last_four: Some("abcd".into()),
             base_url: "u".into(),
+            ..Default::default()
         }),
         ..props(Show::Composer)
     });
@@ -294,4 +297,69 @@ fn the_sidebar_lists_the_most_recent_page_and_offers_the_rest() {
         "{html}"
     );
     assert!(html.contains(">Show 10 more</button>"), "{html}");
+}
+
+#[test]
+fn settings_name_the_keychain_and_offer_check_replace_and_remove() {
+    let html = render(HarnessProps {
+        key_status: Some(KeyStatus {
+            source: Some(KeySource::Keychain),
+            last_four: Some("wxyz".into()),
+            base_url: "https://api.anthropic.com".into(),
+            secure_store: SecureStore::Available,
+        }),
+        ..props(Show::Settings)
+    });
+    assert!(
+        html.contains("Using the key saved in the system keychain (…wxyz)."),
+        "{html}"
+    );
+    assert!(html.contains(">Replace</button>"), "{html}");
+    assert!(html.contains("class=\"check-key\""), "{html}");
+    assert!(html.contains("class=\"link remove-key\""), "{html}");
+    assert!(!html.contains("keychain-unavailable"), "{html}");
+}
+
+#[test]
+fn settings_say_plainly_when_no_secure_store_is_available() {
+    let html = render(HarnessProps {
+        key_status: Some(KeyStatus {
+            secure_store: SecureStore::Unavailable {
+                reason: "no D-Bus session".into(),
+            },
+            ..Default::default()
+        }),
+        ..props(Show::Settings)
+    });
+    assert!(
+        html.contains(
+            "No secure key store is available (no D-Bus session). A key entered here is kept \
+             in memory for this session only and is never written to disk."
+        ),
+        "{html}"
+    );
+    assert!(html.contains(">Use for this session</button>"), "{html}");
+    assert!(
+        !html.contains("check-key"),
+        "no key, nothing to check: {html}"
+    );
+}
+
+#[test]
+fn settings_leave_an_environment_key_alone() {
+    let html = render(HarnessProps {
+        key_status: Some(KeyStatus {
+            source: Some(KeySource::Environment),
+            last_four: Some("abcd".into()),
+            ..Default::default()
+        }),
+        ..props(Show::Settings)
+    });
+    assert!(
+        html.contains("Using ANTHROPIC_API_KEY from the environment (…abcd)."),
+        "{html}"
+    );
+    assert!(!html.contains("api-key-input"), "{html}");
+    assert!(!html.contains("remove-key"), "{html}");
+    assert!(html.contains("class=\"check-key\""), "{html}");
 }

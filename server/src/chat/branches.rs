@@ -38,7 +38,7 @@ impl Backend {
         request: EditMessage,
     ) -> Result<EventStream, KestrelError> {
         check_user_text(&request.text)?;
-        let key = self.require_key()?;
+        let key = self.require_key().await?;
         let start = self
             .store
             .call(move |conn| commit_edit(conn, request.message_id, request.text))
@@ -53,7 +53,7 @@ impl Backend {
         self: &Arc<Self>,
         message: MessageId,
     ) -> Result<EventStream, KestrelError> {
-        let key = self.require_key()?;
+        let key = self.require_key().await?;
         let start = self
             .store
             .call(move |conn| commit_regenerate(conn, message))
@@ -67,7 +67,7 @@ impl Backend {
         self: &Arc<Self>,
         message: MessageId,
     ) -> Result<EventStream, KestrelError> {
-        let key = self.require_key()?;
+        let key = self.require_key().await?;
         let start = self
             .store
             .call(move |conn| commit_continue(conn, message))

@@ -1,0 +1,337 @@
+//! The key store against a real Secret Service: gnome-keyring-daemon in a
+//! private D-Bus session with a temporary HOME, unlocked without a prompt,
+//! so the test never touches the keyring of the person running it.
+//!
+//! A plain binary (no libtest harness) because it re-runs itself inside
+//! `dbus-run-session`; each case is a function below, and the no-D-Bus
+//! case runs as a child process with the session address pointing nowhere.
+//!
+//! Run: `cargo test -p kestrel-server --test keychain`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kestrel_mock_anthropic::{MockConfig, MockServer, Reply};
+use kestrel_server::Backend;
+use kestrel_server::config::Config;
+use kestrel_server::secrets::{ApiKey, CredentialStore, KeyStore, OsKeychain, ProviderKeyId};
+use kestrel_shared::{ChatEvent, KeyCheck, KeySource, SecureStore, SendMessage};
+
+/// Set inside the private session this test starts.
+const IN_SESSION: &str = "KESTREL_TEST_KEYRING_SESSION";
+/// Set on the child that must find no Secret Service.
+const NO_DBUS_CASE: &str = "KESTREL_TEST_KEYRING_NO_DBUS";
+type Case = fn() -> Result<(), String>;
+
+const KEY: &str = "sk-ant-api03-keychainTEST-9f8e7d6c5b4a-LEAK";
+
+fn main() -> ExitCode {
+    if std::env::var_os(NO_DBUS_CASE).is_some() {
+        return run(
+            "without a D-Bus session the app offers session-only keys",
+            no_dbus(),
+        );
+    }
+    if std::env::var_os(IN_SESSION).is_none() {
+        return rerun_in_private_session();
+    }
+    let cases: [(&str, Case); 3] = [
+        ("keys round-trip through the Secret Service", round_trip),
+        (
+            "a whole session with a keychain key leaves no copy of it",
+            full_session,
+        ),
+        (
+            "without a D-Bus session the app offers session-only keys",
+            spawn_no_dbus,
+        ),
+    ];
+    let mut failed = 0;
+    for (name, case) in cases {
+        if run(name, case()) == ExitCode::FAILURE {
+            failed += 1;
+        }
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn run(name: &str, result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => {
+            eprintln!("keychain: {name} ... ok");
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("keychain: {name} ... FAILED: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Starts a D-Bus session bus and gnome-keyring-daemon (its keyrings in a
+/// temporary HOME, the login keyring created and unlocked with a fixed
+/// password on stdin), then runs this binary again inside it.
+fn rerun_in_private_session() -> ExitCode {
+    let home = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    eprintln!("keychain: starting a private D-Bus session with gnome-keyring");
+    let script = r#"printf kestrel-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 97
+exec "$0""#;
+    let status = Command::new("dbus-run-session")
+        .args(["--", "sh", "-c", script])
+        .arg(&exe)
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join(".local/share"))
+        .env("XDG_RUNTIME_DIR", home.path())
+        .env(IN_SESSION, "1")
+        .status();
+    match status {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!("keychain: FAILED ({status}); needs dbus-run-session and gnome-keyring");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("keychain: FAILED, cannot run dbus-run-session ({error})");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(condition: bool, what: &str) -> Result<(), String> {
+    if condition {
+        Ok(())
+    } else {
+        Err(what.to_owned())
+    }
+}
+
+fn round_trip() -> Result<(), String> {
+    let keychain = OsKeychain;
+    let anthropic = ProviderKeyId::Anthropic;
+    let local = ProviderKeyId::OpenAi {
+        endpoint: "local".into(),
+    };
+    check(
+        keychain.get(&anthropic) == Ok(None),
+        "the new keyring is empty",
+    )?;
+    keychain
+        .set(&anthropic, &ApiKey::new(KEY).unwrap())
+        .map_err(|e| format!("set: {e}"))?;
+    keychain
+        .set(&local, &ApiKey::new("sk-local-1111").unwrap())
+        .map_err(|e| format!("set openai: {e}"))?;
+    let read = keychain.get(&anthropic).map_err(|e| format!("get: {e}"))?;
+    check(
+        read.as_ref().map(ApiKey::expose) == Some(KEY),
+        "the key reads back",
+    )?;
+    let other = keychain.get(&local).map_err(|e| format!("get: {e}"))?;
+    check(
+        other.map(|k| k.last_four()).as_deref() == Some("1111"),
+        "each endpoint has its own entry",
+    )?;
+
+    // A fresh store (a new process) finds the key; the environment wins.
+    let store = KeyStore::with_keychain(|_| None, Arc::new(OsKeychain));
+    check(
+        store.cached(&anthropic).map(|(_, s)| s) == Some(KeySource::Keychain),
+        "a new store reads the keychain",
+    )?;
+    let store = KeyStore::with_keychain(
+        |name| (name == "ANTHROPIC_API_KEY").then(|| "sk-env-wxyz".to_owned()),
+        Arc::new(OsKeychain),
+    );
+    check(
+        store.cached(&anthropic).map(|(k, s)| (k.last_four(), s))
+            == Some(("wxyz".into(), KeySource::Environment)),
+        "the environment variable wins over the keychain",
+    )?;
+
+    keychain
+        .delete(&anthropic)
+        .map_err(|e| format!("delete: {e}"))?;
+    keychain
+        .delete(&local)
+        .map_err(|e| format!("delete: {e}"))?;
+    check(keychain.get(&anthropic) == Ok(None), "the key is gone")?;
+    check(
+        keychain.delete(&anthropic).is_ok(),
+        "deleting twice is fine",
+    )
+}
+
+/// Set the key through the backend, chat, check it, hit the error paths,
+/// delete it; then no file in the data dir holds it.
+fn full_session() -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    runtime.block_on(async {
+        let mock = MockServer::start(MockConfig {
+            api_key: KEY.into(),
+            ..MockConfig::default()
+        })
+        .await
+        .unwrap();
+        let config = Config {
+            data_dir: data_dir.path().to_owned(),
+            base_url: mock.base_url(),
+            default_model: "claude-sonnet-4-5".into(),
+            max_tokens: 1024,
+        };
+        let keys =
+            tokio::task::spawn_blocking(|| KeyStore::with_keychain(|_| None, Arc::new(OsKeychain)))
+                .await
+                .unwrap();
+        let backend = Backend::open(config.clone(), keys).map_err(|e| e.to_string())?;
+        check(!backend.key_status().is_configured(), "no key at first")?;
+
+        // A wrong key first: saved, then rejected by the provider.
+        backend
+            .set_api_key("sk-ant-wrong-0000")
+            .await
+            .map_err(|e| e.to_string())?;
+        let rejected = backend.check_api_key().await;
+        check(
+            matches!(rejected, KeyCheck::Rejected { .. }),
+            &format!("a wrong key is rejected: {rejected:?}"),
+        )?;
+
+        let status = backend.set_api_key(KEY).await.map_err(|e| e.to_string())?;
+        check(
+            status.source == Some(KeySource::Keychain)
+                && status.last_four.as_deref() == Some("LEAK")
+                && status.secure_store == SecureStore::Available,
+            &format!("the key went to the keychain: {status:?}"),
+        )?;
+        check(
+            backend.check_api_key().await == KeyCheck::Valid,
+            "the key checks out",
+        )?;
+
+        let conversation = backend
+            .create_conversation()
+            .await
+            .map_err(|e| e.to_string())?;
+        mock.push_reply(Reply::text("Hello from the keychain test."));
+        let events = backend
+            .send_message(SendMessage {
+                conversation_id: Some(conversation.id),
+                text: "Hi".into(),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let last = tokio::time::timeout(Duration::from_secs(20), events.collect::<Vec<_>>())
+            .await
+            .map_err(|_| "the turn did not end".to_owned())?
+            .pop();
+        check(
+            matches!(last, Some(ChatEvent::Done { .. })),
+            &format!("the turn used the keychain key: {last:?}"),
+        )?;
+        // An error path: the provider fails, the error is logged and saved.
+        mock.push_reply(Reply::error(
+            401,
+            "authentication_error",
+            "invalid x-api-key",
+        ));
+        let events = backend
+            .send_message(SendMessage {
+                conversation_id: Some(conversation.id),
+                text: "Again".into(),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let _ = tokio::time::timeout(Duration::from_secs(20), events.collect::<Vec<_>>()).await;
+
+        // A restarted backend finds the key in the keychain.
+        drop(backend);
+        let keys =
+            tokio::task::spawn_blocking(|| KeyStore::with_keychain(|_| None, Arc::new(OsKeychain)))
+                .await
+                .unwrap();
+        let backend = Backend::open(config, keys).map_err(|e| e.to_string())?;
+        check(
+            backend.key_status().source == Some(KeySource::Keychain),
+            "the key survives a restart",
+        )?;
+        let status = backend.delete_api_key().await.map_err(|e| e.to_string())?;
+        check(!status.is_configured(), "delete removes it")?;
+        check(
+            OsKeychain.get(&ProviderKeyId::Anthropic) == Ok(None),
+            "gone from the keychain",
+        )?;
+        Ok::<(), String>(())
+    })?;
+    let hits = files_containing(data_dir.path(), KEY.as_bytes());
+    check(
+        hits.is_empty(),
+        &format!("no file in the data dir holds the key: {hits:?}"),
+    )
+}
+
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            hits.extend(files_containing(&path, needle));
+        } else if std::fs::read(&path)
+            .unwrap()
+            .windows(needle.len())
+            .any(|w| w == needle)
+        {
+            hits.push(path.display().to_string());
+        }
+    }
+    hits
+}
+
+fn spawn_no_dbus() -> Result<(), String> {
+    let status = Command::new(std::env::current_exe().unwrap())
+        .env(NO_DBUS_CASE, "1")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/kestrel-test-bus",
+        )
+        .env_remove("DISPLAY")
+        .status()
+        .map_err(|e| e.to_string())?;
+    check(status.success(), "the child case passed")
+}
+
+fn no_dbus() -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = KeyStore::with_keychain(|_| None, Arc::new(OsKeychain));
+    let id = ProviderKeyId::Anthropic;
+    let status = store.status(&id, "u");
+    let SecureStore::Unavailable { reason } = &status.secure_store else {
+        return Err(format!("the store says it is unavailable: {status:?}"));
+    };
+    check(!reason.is_empty(), "with a reason")?;
+    let source = runtime
+        .block_on(store.set(&id, ApiKey::new(KEY).unwrap()))
+        .map_err(|e| e.to_string())?;
+    check(
+        source == KeySource::Session,
+        "the key is kept for the session",
+    )?;
+    check(
+        runtime
+            .block_on(store.get(&id))
+            .map(|k| k.last_four())
+            .as_deref()
+            == Some("LEAK"),
+        "and used",
+    )
+}
