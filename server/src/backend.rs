@@ -16,7 +16,7 @@ use crate::anthropic::AnthropicClient;
 use crate::config::Config;
 use crate::llm::LlmError;
 use crate::secrets::{ApiKey, KeyStore, KeyStoreError, ProviderKeyId};
-use crate::store::{Store, StoreError, drafts, queries, recovery, schema, search};
+use crate::store::{Store, StoreError, drafts, queries, recovery, search};
 
 static GLOBAL: OnceLock<Arc<Backend>> = OnceLock::new();
 
@@ -148,11 +148,7 @@ impl Backend {
         self.store
             .call(move |conn| {
                 let conversation = search::reveal_message(conn, message)?;
-                let messages = queries::active_path(conn, &conversation)?;
-                Ok(ConversationView {
-                    conversation,
-                    messages,
-                })
+                crate::chat::branches::view(conn, conversation)
             })
             .await
             .map_err(|e| e.to_kestrel())
