@@ -17,6 +17,8 @@ use crate::config::Config;
 use crate::secrets::{ApiKey, KeyStore};
 use crate::store::{Store, StoreError, drafts, queries, recovery};
 
+mod manage;
+
 static GLOBAL: OnceLock<Arc<Backend>> = OnceLock::new();
 
 /// Why the backend could not start.
@@ -57,6 +59,10 @@ impl Backend {
         })?;
         let (mut conn, recovery) = recovery::open_or_recover(&config.database_path())?;
         let interrupted = queries::mark_interrupted(&mut conn)?;
+        let purged = crate::store::conversations::purge_deleted(&mut conn)?;
+        if purged > 0 {
+            tracing::info!(purged, "conversations deleted last session removed");
+        }
         if interrupted > 0 {
             tracing::warn!(
                 interrupted,

@@ -7,6 +7,7 @@
 //! (migrations) and [`queries`] (plain functions over a `Connection`, which
 //! tests call directly).
 
+pub mod conversations;
 pub mod drafts;
 pub mod queries;
 pub mod recovery;
