@@ -4,6 +4,8 @@
 //!   backend port). Without a display it serves the web UI instead.
 //! - `kestrel serve [--port N] [--data-dir DIR]`: the web UI and its
 //!   backend on 127.0.0.1.
+//! - `kestrel export [--conversation ID] [--format json|markdown]
+//!   [--branch] [-o FILE]` and `kestrel import FILE [--from …]`.
 //!
 //! Built for wasm32 (the `web` feature), the same `main` starts the
 //! browser client, which talks to `kestrel serve` on its own origin.

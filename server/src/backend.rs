@@ -18,6 +18,9 @@ use crate::secrets::{ApiKey, KeyStore};
 use crate::store::{Store, StoreError, drafts, queries, recovery};
 
 mod manage;
+mod transfer;
+
+pub use transfer::ExportFormat;
 
 static GLOBAL: OnceLock<Arc<Backend>> = OnceLock::new();
 

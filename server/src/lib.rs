@@ -31,6 +31,8 @@ pub mod secrets;
 pub mod sse;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+pub mod transfer;
 
 #[cfg(feature = "server")]
-pub use backend::{Backend, StartError};
+pub use backend::{Backend, ExportFormat, StartError};

@@ -10,6 +10,8 @@ use kestrel_server::config::Config;
 use kestrel_server::secrets::KeyStore;
 use kestrel_server::{Backend, logging};
 
+mod export;
+mod import;
 mod serve;
 
 /// Kestrel: a fast, private AI assistant.
@@ -32,6 +34,10 @@ enum Command {
         #[arg(long)]
         port: Option<u16>,
     },
+    /// Export conversations as JSON or Markdown.
+    Export(export::ExportArgs),
+    /// Import Kestrel's JSON, a Claude.ai or a ChatGPT export.
+    Import(import::ImportArgs),
     /// Open the desktop window (the default when a display is available).
     #[cfg(feature = "desktop")]
     Desktop,
@@ -55,10 +61,13 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let handle = std::sync::Arc::clone(&backend);
     Backend::install(backend);
 
     match cli.command {
         Some(Command::Serve { port }) => serve::serve(port),
+        Some(Command::Export(args)) => export::export(handle, args),
+        Some(Command::Import(args)) => import::import(handle, args),
         #[cfg(feature = "desktop")]
         Some(Command::Desktop) => desktop(),
         #[cfg(feature = "desktop")]
@@ -68,6 +77,17 @@ pub fn main() -> ExitCode {
             serve::serve(None)
         }
     }
+}
+
+/// A runtime for a one-shot subcommand.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            eprintln!("kestrel: cannot start the async runtime: {error}");
+            ExitCode::FAILURE
+        })
 }
 
 /// Whether a desktop window can open here.

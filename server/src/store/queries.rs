@@ -206,7 +206,15 @@ impl RawMessage {
 /// Inserts a message and makes it the conversation's active leaf.
 pub fn insert_message(conn: &mut Connection, message: &Message) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
-    tx.execute(
+    insert_message_row(&tx, message)?;
+    set_active_leaf_tx(&tx, message.conversation_id, Some(message.id))?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Inserts a message as it is, leaving the active leaf alone (imports).
+pub fn insert_message_row(conn: &Connection, message: &Message) -> Result<(), StoreError> {
+    conn.execute(
         &format!(
             "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         ),
@@ -226,8 +234,6 @@ pub fn insert_message(conn: &mut Connection, message: &Message) -> Result<(), St
             message.created_at.0,
         ],
     )?;
-    set_active_leaf_tx(&tx, message.conversation_id, Some(message.id))?;
-    tx.commit()?;
     Ok(())
 }
 
