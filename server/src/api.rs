@@ -304,6 +304,49 @@ pub async fn set_skip_auto_title(skip: bool) -> Result<Settings, ServerFnError> 
         .map_err(server::to_server_error)
 }
 
+/// One conversation as Markdown (its active branch) or as Kestrel's JSON
+/// (every branch, or only the active one with `branch_only`).
+#[post("/api/v1/conversations/export")]
+pub async fn export_conversation(
+    id: ConversationId,
+    markdown: bool,
+    branch_only: bool,
+) -> Result<String, ServerFnError> {
+    use crate::ExportFormat;
+    use crate::transfer::Scope;
+
+    let format = if markdown {
+        ExportFormat::Markdown
+    } else {
+        ExportFormat::Json
+    };
+    let scope = if branch_only {
+        Scope::Branch
+    } else {
+        Scope::Tree
+    };
+    server::backend()?
+        .export_conversation(id, format, scope)
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// Saves one conversation's export as a file on this machine (the desktop
+/// app) and returns where.
+#[post("/api/v1/conversations/save-export")]
+pub async fn save_export(id: ConversationId, markdown: bool) -> Result<String, ServerFnError> {
+    let format = if markdown {
+        crate::ExportFormat::Markdown
+    } else {
+        crate::ExportFormat::Json
+    };
+    server::backend()?
+        .save_export(id, format)
+        .await
+        .map(|path| path.display().to_string())
+        .map_err(server::to_server_error)
+}
+
 /// Keeps the composer's unsent text for a conversation (`None`: the new
 /// conversation's composer); empty text deletes it.
 #[post("/api/v1/drafts/save")]

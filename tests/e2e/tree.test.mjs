@@ -175,3 +175,33 @@ test('an unreadable database is kept aside and the user is told', async () => {
     await damaged.stop();
   }
 });
+
+test('a conversation downloads as Markdown and as JSON with every branch', async () => {
+  await stack.queue({ kind: 'text', text: 'Red.' }, { kind: 'text', text: 'Green.' });
+  const page = await stack.newPage();
+  await page.click('.new-chat');
+  await sendMessage(page, 'Pick a colour');
+  await page.waitForSelector('.message.assistant:not(.streaming)');
+  await idle(page);
+  await page.click('.message.assistant .tool.regenerate');
+  await page.waitForSelector('.message.assistant .branch-label');
+  await idle(page);
+
+  const fetchDownload = async (choice) => {
+    await page.click('.toggle-export');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click(choice)]);
+    const stream = await download.createReadStream();
+    let text = '';
+    for await (const chunk of stream) text += chunk;
+    return { name: download.suggestedFilename(), text };
+  };
+  const markdown = await fetchDownload('.export-markdown');
+  assert.match(markdown.name, /^kestrel-.*\.md$/);
+  assert.equal(markdown.text, '# Pick a colour\n\n## You\n\nPick a colour\n\n## Assistant\n\nGreen.\n\n');
+  const json = await fetchDownload('.export-json');
+  const archive = JSON.parse(json.text);
+  assert.equal(archive.format, 'kestrel.archive');
+  const texts = archive.conversations[0].messages.map((m) => m.content.map((b) => b.text).join(''));
+  assert.deepEqual(texts, ['Pick a colour', 'Red.', 'Green.']);
+  await page.close();
+});

@@ -52,6 +52,40 @@ impl Backend {
         })
     }
 
+    /// Writes one conversation's export to the user's Downloads folder
+    /// (the data dir's `exports/` if there is none) and returns the path.
+    /// The desktop app's "Export"; the browser downloads instead.
+    pub async fn save_export(
+        &self,
+        id: ConversationId,
+        format: ExportFormat,
+    ) -> Result<PathBuf, KestrelError> {
+        let text = self.export_conversation(id, format, Scope::Tree).await?;
+        let folder = directories::UserDirs::new()
+            .and_then(|dirs| dirs.download_dir().map(PathBuf::from))
+            .filter(|dir| dir.is_dir())
+            .unwrap_or_else(|| self.config.data_dir.join("exports"));
+        let extension = match format {
+            ExportFormat::Json => "json",
+            ExportFormat::Markdown => "md",
+        };
+        let path = folder.join(format!("kestrel-{id}.{extension}"));
+        let written = path.clone();
+        tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&folder)?;
+            std::fs::write(&written, text)
+        })
+        .await
+        .map_err(|e| KestrelError::new(ErrorKind::Internal, e.to_string()))?
+        .map_err(|e| {
+            KestrelError::new(
+                ErrorKind::Storage,
+                format!("Cannot write {}: {e}", path.display()),
+            )
+        })?;
+        Ok(path)
+    }
+
     /// Every conversation, whole trees, as one JSON archive.
     pub async fn export_all(&self) -> Result<String, KestrelError> {
         let archive = self
