@@ -87,7 +87,7 @@ fn import_export_and_reimport_round_trip_through_the_binary() {
     assert!(out.status.success());
     assert_eq!(conversations(&out.stdout), conversations(&exported));
 
-    // One conversation's active branch as Markdown.
+    // One conversation's active branch as Markdown, then every branch.
     let all = conversations(&exported);
     let packing = all
         .as_array()
@@ -98,7 +98,14 @@ fn import_export_and_reimport_round_trip_through_the_binary() {
     let id = packing["conversation"]["id"].as_str().unwrap().to_owned();
     let out = kestrel(
         second.path(),
-        &["export", "--conversation", &id, "--format", "markdown"],
+        &[
+            "export",
+            "--conversation",
+            &id,
+            "--format",
+            "markdown",
+            "--branch",
+        ],
     );
     assert!(
         out.status.success(),
@@ -110,6 +117,17 @@ fn import_export_and_reimport_round_trip_through_the_binary() {
         markdown,
         "# Packing list\n\n## You\n\nWhat should I pack for a hike?\n\n\
          ## Assistant\n\nWater, snacks, a map and a jacket.\n\n## You\n\nAnd for rain?\n\n"
+    );
+    let out = kestrel(
+        second.path(),
+        &["export", "--conversation", &id, "--format", "markdown"],
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "# Packing list\n\n## You\n\nWhat should I pack for a hike?\n\n\
+         ## Assistant (version 1 of 2)\n\nWater and snacks.\n\n---\n\n\
+         ## Assistant (version 2 of 2)\n\nWater, snacks, a map and a jacket.\n\n\
+         ## You\n\nAnd for rain?\n\n"
     );
 }
 

@@ -304,8 +304,8 @@ pub async fn set_skip_auto_title(skip: bool) -> Result<Settings, ServerFnError> 
         .map_err(server::to_server_error)
 }
 
-/// One conversation as Markdown (its active branch) or as Kestrel's JSON
-/// (every branch, or only the active one with `branch_only`).
+/// One conversation as Markdown or as Kestrel's JSON: every branch, or
+/// only the active one with `branch_only`.
 #[post("/api/v1/conversations/export")]
 pub async fn export_conversation(
     id: ConversationId,

@@ -22,7 +22,7 @@ pub struct ExportArgs {
     /// The conversation to export (its id); without it, everything.
     #[arg(long, value_name = "ID")]
     conversation: Option<ConversationId>,
-    /// JSON (re-importable, lossless) or Markdown (the active branch).
+    /// JSON (re-importable, lossless) or Markdown (for reading).
     #[arg(long, value_enum, default_value = "json")]
     format: Format,
     /// Only the active branch, not every branch of the tree.

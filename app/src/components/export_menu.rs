@@ -1,5 +1,5 @@
-//! "Export" in the conversation's header: Markdown (the active branch) or
-//! JSON (every branch, re-importable). The browser downloads the file; the
+//! "Export" in the conversation's header: Markdown (the branch on screen)
+//! or JSON (every branch, re-importable). The browser downloads the file; the
 //! desktop app saves it to the Downloads folder and says where.
 
 use dioxus::prelude::*;
@@ -20,7 +20,7 @@ pub fn ExportMenu() -> Element {
         open.set(false);
         spawn(async move {
             if cfg!(target_arch = "wasm32") {
-                match api::export_conversation(id, markdown, false).await {
+                match api::export_conversation(id, markdown, markdown).await {
                     Ok(text) => download(
                         &format!("kestrel-{id}.{}", if markdown { "md" } else { "json" }),
                         &text,

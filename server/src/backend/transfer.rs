@@ -24,25 +24,22 @@ fn to_kestrel(error: TransferError) -> KestrelError {
 }
 
 impl Backend {
-    /// One conversation as JSON (whole tree or active branch) or Markdown
-    /// (active branch).
+    /// One conversation, whole tree or active branch, as JSON or Markdown.
     pub async fn export_conversation(
         &self,
         id: ConversationId,
         format: ExportFormat,
         scope: Scope,
     ) -> Result<String, KestrelError> {
-        let scope = if format == ExportFormat::Markdown {
-            Scope::Branch
-        } else {
-            scope
-        };
         let export = self
             .store
             .call(move |conn| transfer::export_conversation(conn, id, scope))
             .await
             .map_err(|e| e.to_kestrel())?;
         Ok(match format {
+            ExportFormat::Markdown if scope == Scope::Tree => {
+                transfer::markdown::render_tree(&export)
+            }
             ExportFormat::Markdown => transfer::markdown::render(&export),
             ExportFormat::Json => {
                 let archive = transfer::Archive::new(vec![export]);
@@ -60,7 +57,12 @@ impl Backend {
         id: ConversationId,
         format: ExportFormat,
     ) -> Result<PathBuf, KestrelError> {
-        let text = self.export_conversation(id, format, Scope::Tree).await?;
+        // Markdown is for reading: the branch on screen. JSON keeps all.
+        let scope = match format {
+            ExportFormat::Json => Scope::Tree,
+            ExportFormat::Markdown => Scope::Branch,
+        };
+        let text = self.export_conversation(id, format, scope).await?;
         let folder = directories::UserDirs::new()
             .and_then(|dirs| dirs.download_dir().map(PathBuf::from))
             .filter(|dir| dir.is_dir())

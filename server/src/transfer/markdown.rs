@@ -1,11 +1,15 @@
 //! A conversation as Markdown, for reading and sharing: the title, then
-//! each message of the active branch under a "You" or "Assistant"
-//! heading. Thinking is folded into a `<details>` block, tool calls and
-//! results are fenced code, images and documents are named.
+//! each message under a "You" or "Assistant" heading. [`render`] writes
+//! the messages it is given in order (the active branch);
+//! [`render_tree`] writes every branch, each alternative version after the
+//! branch it differs from, marked "version 2 of 3". Thinking is folded
+//! into a `<details>` block, tool calls and results are fenced code,
+//! images and documents are named.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
-use kestrel_shared::{ContentBlock, MessageStatus, Role};
+use kestrel_shared::{ContentBlock, Message, MessageId, MessageStatus, Role};
 
 use super::ConversationExport;
 
@@ -66,9 +70,7 @@ fn block(out: &mut String, block: &ContentBlock) {
     }
 }
 
-/// The export's messages, in order, as Markdown.
-pub fn render(export: &ConversationExport) -> String {
-    let mut out = String::new();
+fn header(out: &mut String, export: &ConversationExport) {
     let title = if export.conversation.title.is_empty() {
         "Conversation"
     } else {
@@ -82,24 +84,80 @@ pub fn render(export: &ConversationExport) -> String {
             export.conversation.system_prompt
         );
     }
-    for message in &export.messages {
-        let who = match message.role {
-            Role::User => "You",
-            Role::Assistant => "Assistant",
-        };
-        let _ = writeln!(out, "## {who}\n");
-        for b in &message.content {
-            block(&mut out, b);
+}
+
+fn message(out: &mut String, message: &Message, version: Option<(usize, usize)>) {
+    let who = match message.role {
+        Role::User => "You",
+        Role::Assistant => "Assistant",
+    };
+    match version {
+        Some((n, of)) => {
+            let _ = writeln!(out, "## {who} (version {n} of {of})\n");
         }
-        let note = match message.status {
-            MessageStatus::Cancelled => Some("stopped"),
-            MessageStatus::Failed => Some("failed"),
-            MessageStatus::Interrupted => Some("interrupted"),
-            _ => None,
-        };
-        if let Some(note) = note {
-            let _ = writeln!(out, "*(reply {note})*\n");
+        None => {
+            let _ = writeln!(out, "## {who}\n");
         }
+    }
+    for b in &message.content {
+        block(out, b);
+    }
+    let note = match message.status {
+        MessageStatus::Cancelled => Some("stopped"),
+        MessageStatus::Failed => Some("failed"),
+        MessageStatus::Interrupted => Some("interrupted"),
+        _ => None,
+    };
+    if let Some(note) = note {
+        let _ = writeln!(out, "*(reply {note})*\n");
+    }
+}
+
+/// The export's messages, in order, as Markdown.
+pub fn render(export: &ConversationExport) -> String {
+    let mut out = String::new();
+    header(&mut out, export);
+    for m in &export.messages {
+        message(&mut out, m, None);
+    }
+    out
+}
+
+/// A group of siblings pushed so that the first comes off the stack first.
+fn push_group<'a>(stack: &mut Vec<(&'a Message, Option<(usize, usize)>)>, group: &[&'a Message]) {
+    let of = group.len();
+    for (i, m) in group.iter().enumerate().rev() {
+        stack.push((*m, (of > 1).then_some((i + 1, of))));
+    }
+}
+
+/// Every branch of the export's tree as Markdown: the first version of
+/// each message is followed down to its end, then each later version
+/// starts after a rule, marked "version n of m".
+pub fn render_tree(export: &ConversationExport) -> String {
+    let mut children: HashMap<Option<MessageId>, Vec<&Message>> = HashMap::new();
+    for m in &export.messages {
+        children.entry(m.parent_id).or_default().push(m);
+    }
+    let mut out = String::new();
+    header(&mut out, export);
+    // (message, version) in the order to write; a stack, last first.
+    let mut stack: Vec<(&Message, Option<(usize, usize)>)> = Vec::new();
+    push_group(
+        &mut stack,
+        children.get(&None).map_or(&[][..], Vec::as_slice),
+    );
+    let mut first = true;
+    while let Some((m, version)) = stack.pop() {
+        if matches!(version, Some((n, _)) if n > 1) && !first {
+            out.push_str("---\n\n");
+        }
+        first = false;
+        message(&mut out, m, version);
+        push_group(
+            &mut stack,
+            children.get(&Some(m.id)).map_or(&[][..], Vec::as_slice),
+        );
     }
     out
 }
