@@ -110,7 +110,9 @@ fn run(
         state: AgentState::Thinking,
         stop_requested: false,
     }));
-    spawn(async move {
+    // Not tied to the clicked message's component: the turn replaces
+    // that message on screen, and the turn must outlive it.
+    dioxus::core::spawn_forever(async move {
         let outcome = match start.await {
             Ok(stream) => state::follow_turn(state, api::EventReader::new(stream)).await,
             Err(e) => TurnEnd::Failed {

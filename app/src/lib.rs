@@ -8,6 +8,7 @@
 
 pub mod branching;
 pub mod components;
+pub mod conversations;
 #[cfg(feature = "desktop")]
 pub mod desktop;
 pub mod drafts;

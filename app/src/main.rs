@@ -6,6 +6,8 @@
 //!   backend on 127.0.0.1.
 //! - `kestrel search QUERY [--titles-only] [--since DATE] [--until DATE]
 //!   [--limit N]`: full-text search of every conversation, as JSON.
+//! - `kestrel export [--conversation ID] [--format json|markdown]
+//!   [--branch] [-o FILE]` and `kestrel import FILE [--from …]`.
 //!
 //! Built for wasm32 (the `web` feature), the same `main` starts the
 //! browser client, which talks to `kestrel serve` on its own origin.

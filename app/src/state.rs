@@ -298,6 +298,7 @@ pub fn send(mut state: ChatState) {
             state.show_error(error);
         }
         crate::branching::refresh_branches(state).await;
+        crate::conversations::title_after_first_exchange(state).await;
     });
 }
 

@@ -268,6 +268,123 @@ pub async fn check_api_key() -> Result<KeyCheck, ServerFnError> {
     Ok(server::backend()?.check_api_key().await)
 }
 
+/// Renames a conversation.
+#[post("/api/v1/conversations/rename")]
+pub async fn rename_conversation(
+    id: ConversationId,
+    title: String,
+) -> Result<Conversation, ServerFnError> {
+    server::backend()?
+        .rename_conversation(id, title)
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// Pins a conversation to the top of the list, or unpins it.
+#[post("/api/v1/conversations/pin")]
+pub async fn pin_conversation(
+    id: ConversationId,
+    pinned: bool,
+) -> Result<Conversation, ServerFnError> {
+    server::backend()?
+        .pin_conversation(id, pinned)
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// Moves a conversation to "Archived", or back.
+#[post("/api/v1/conversations/archive")]
+pub async fn archive_conversation(
+    id: ConversationId,
+    archived: bool,
+) -> Result<Conversation, ServerFnError> {
+    server::backend()?
+        .archive_conversation(id, archived)
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// Deletes a conversation; [`restore_conversation`] undoes it until
+/// Kestrel restarts.
+#[post("/api/v1/conversations/delete")]
+pub async fn delete_conversation(id: ConversationId) -> Result<(), ServerFnError> {
+    server::backend()?
+        .delete_conversation(id)
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// Undoes [`delete_conversation`].
+#[post("/api/v1/conversations/restore")]
+pub async fn restore_conversation(id: ConversationId) -> Result<Conversation, ServerFnError> {
+    server::backend()?
+        .restore_conversation(id)
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// Asks the model for a short title after the first exchange (unless
+/// skipped in settings or renamed); returns the conversation as it is.
+#[post("/api/v1/conversations/auto-title")]
+pub async fn auto_title(id: ConversationId) -> Result<Conversation, ServerFnError> {
+    server::backend()?
+        .auto_title(id)
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// Whether to skip the title request after the first exchange.
+#[post("/api/v1/settings/skip-auto-title")]
+pub async fn set_skip_auto_title(skip: bool) -> Result<Settings, ServerFnError> {
+    server::backend()?
+        .set_skip_auto_title(skip)
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// One conversation as Markdown or as Kestrel's JSON: every branch, or
+/// only the active one with `branch_only`.
+#[post("/api/v1/conversations/export")]
+pub async fn export_conversation(
+    id: ConversationId,
+    markdown: bool,
+    branch_only: bool,
+) -> Result<String, ServerFnError> {
+    use crate::ExportFormat;
+    use crate::transfer::Scope;
+
+    let format = if markdown {
+        ExportFormat::Markdown
+    } else {
+        ExportFormat::Json
+    };
+    let scope = if branch_only {
+        Scope::Branch
+    } else {
+        Scope::Tree
+    };
+    server::backend()?
+        .export_conversation(id, format, scope)
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// Saves one conversation's export as a file on this machine (the desktop
+/// app) and returns where.
+#[post("/api/v1/conversations/save-export")]
+pub async fn save_export(id: ConversationId, markdown: bool) -> Result<String, ServerFnError> {
+    let format = if markdown {
+        crate::ExportFormat::Markdown
+    } else {
+        crate::ExportFormat::Json
+    };
+    server::backend()?
+        .save_export(id, format)
+        .await
+        .map(|path| path.display().to_string())
+        .map_err(server::to_server_error)
+}
+
 /// Keeps the composer's unsent text for a conversation (`None`: the new
 /// conversation's composer); empty text deletes it.
 #[post("/api/v1/drafts/save")]

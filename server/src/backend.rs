@@ -18,6 +18,11 @@ use crate::llm::LlmError;
 use crate::secrets::{ApiKey, KeyStore, KeyStoreError, ProviderKeyId};
 use crate::store::{Store, StoreError, drafts, queries, recovery, search};
 
+mod manage;
+mod transfer;
+
+pub use transfer::ExportFormat;
+
 static GLOBAL: OnceLock<Arc<Backend>> = OnceLock::new();
 
 /// Longer than any provider key; a paste this long is something else.
@@ -69,6 +74,10 @@ impl Backend {
         })?;
         let (mut conn, recovery) = recovery::open_or_recover(&config.database_path())?;
         let interrupted = queries::mark_interrupted(&mut conn)?;
+        let purged = crate::store::conversations::purge_deleted(&mut conn)?;
+        if purged > 0 {
+            tracing::info!(purged, "conversations deleted last session removed");
+        }
         if interrupted > 0 {
             tracing::warn!(
                 interrupted,

@@ -38,6 +38,7 @@ use crate::secrets::ApiKey;
 use crate::store::{StoreError, queries};
 
 pub(crate) mod branches;
+mod title;
 
 /// Longest time between two saves of a streaming reply.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
@@ -226,7 +227,7 @@ fn commit_user_message(
 }
 
 /// The first line of the first message, cut at a word near [`TITLE_CHARS`].
-fn title_from(text: &str) -> String {
+pub(crate) fn title_from(text: &str) -> String {
     let line = text.trim().lines().next().unwrap_or_default().trim();
     if line.chars().count() <= TITLE_CHARS {
         return line.to_owned();

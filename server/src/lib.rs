@@ -34,6 +34,8 @@ pub mod sse;
 pub mod store;
 #[cfg(feature = "server")]
 pub mod web_guard;
+#[cfg(feature = "server")]
+pub mod transfer;
 
 #[cfg(feature = "server")]
-pub use backend::{Backend, StartError};
+pub use backend::{Backend, ExportFormat, StartError};

@@ -7,6 +7,7 @@
 //! (migrations), [`queries`] (plain functions over a `Connection`, which
 //! tests call directly) and [`search`] (the full-text index and its queries).
 
+pub mod conversations;
 pub mod drafts;
 pub mod queries;
 pub mod recovery;
@@ -59,6 +60,13 @@ pub enum StoreError {
 impl StoreError {
     pub fn to_kestrel(&self) -> KestrelError {
         match self {
+            Self::Sqlite(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) => {
+                KestrelError::new(
+                    ErrorKind::Storage,
+                    "The disk is full, so this could not be saved. Free some space and try \
+                     again; what you typed is kept.",
+                )
+            }
             Self::NotFound { .. } | Self::Refused(_) => {
                 KestrelError::new(ErrorKind::BadInput, self.to_string())
             }
@@ -94,5 +102,44 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kestrel_shared::{ContentBlock, Message, MessageId, MessageStatus, Role};
+
+    #[test]
+    fn a_full_disk_is_a_clear_storage_error_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = schema::open(&dir.path().join("kestrel.db")).unwrap();
+        let conversation = queries::create_conversation(&conn, "m", "").unwrap();
+        // SQLite reports SQLITE_FULL once the file may not grow: the same
+        // error a full disk gives.
+        let pages: i64 = conn
+            .pragma_query_value(None, "page_count", |r| r.get(0))
+            .unwrap();
+        conn.pragma_update(None, "max_page_count", pages).unwrap();
+        let message = Message {
+            id: MessageId::from_uuid(queries::new_uuid()),
+            conversation_id: conversation.id,
+            parent_id: None,
+            role: Role::User,
+            content: vec![ContentBlock::text("x".repeat(256 * 1024))],
+            status: MessageStatus::Complete,
+            model: None,
+            usage: None,
+            created_at: queries::now(),
+        };
+        let error = queries::insert_message(&mut conn, &message).unwrap_err();
+        let shown = error.to_kestrel();
+        assert_eq!(shown.kind, ErrorKind::Storage);
+        assert!(shown.message.contains("disk is full"), "{}", shown.message);
+        conn.pragma_update(None, "max_page_count", 1_000_000)
+            .unwrap();
+        let conversation = queries::get_conversation(&conn, conversation.id).unwrap();
+        assert_eq!(conversation.active_leaf, None);
+        assert!(queries::get_message(&conn, message.id).is_err());
     }
 }

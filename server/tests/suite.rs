@@ -3,6 +3,7 @@
 mod branches;
 mod client;
 mod common;
+mod conversations;
 mod migrations;
 mod recovery;
 mod turns;

@@ -26,6 +26,12 @@ pub struct Conversation {
     pub created_at: Timestamp,
     /// Last activity: a message sent or received, or a setting changed.
     pub updated_at: Timestamp,
+    /// Listed above the others.
+    #[serde(default)]
+    pub pinned: bool,
+    /// Listed apart, under "Archived".
+    #[serde(default)]
+    pub archived: bool,
 }
 
 /// A conversation opened in the UI: its metadata and the messages of its

@@ -201,6 +201,8 @@ mod tests {
             active_leaf: None,
             created_at: Timestamp(1),
             updated_at: Timestamp(2),
+            pinned: false,
+            archived: false,
         };
         let user_message = Message {
             id: "01890a5d-ac96-774b-bcce-b302099a8057".parse().unwrap(),

@@ -40,6 +40,10 @@ impl Theme {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Settings {
     pub theme: Theme,
+    /// Keep the first message's first line as the title instead of
+    /// asking the model for a short one after the first exchange.
+    #[serde(default)]
+    pub skip_auto_title: bool,
 }
 
 /// Where the active API key comes from.

@@ -43,8 +43,12 @@ function startAndWaitFor(command, args, env, pattern, label) {
 /** A key shaped like a real one, so a leak of it anywhere is unmistakable. */
 export const SECRET_KEY = 'sk-ant-api03-e2eSECRET-Zq8mW4vR7tY1uI3oP5aS9dF2gH6jK0lX-LEAK';
 
-export async function startStack({ apiKey = SECRET_KEY, baseUrl } = {}) {
+// `prepare(dataDir)` runs before Kestrel starts (to plant a file there).
+// The title request after a first exchange is off unless `autoTitle`, so
+// that it never takes a reply queued for the test itself.
+export async function startStack({ apiKey = SECRET_KEY, baseUrl, prepare, autoTitle = false } = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'kestrel-e2e-'));
+  if (prepare) prepare(dataDir);
   const mock = await startAndWaitFor(need('MOCK_BIN'), ['--port', '0', '--api-key', SECRET_KEY], {},
     /listening on (http:\/\/\S+)/, 'mock-anthropic');
   const mockUrl = mock.match[1];
@@ -57,6 +61,12 @@ export async function startStack({ apiKey = SECRET_KEY, baseUrl } = {}) {
   const kestrel = await startAndWaitFor(need('KESTREL_BIN'), ['serve', '--port', '0', '--data-dir', dataDir], env,
     /serving the web UI at (http:\/\/\S+?)\/?\s/, 'kestrel serve');
   const appUrl = kestrel.match[1];
+  if (!autoTitle) {
+    const res = await fetch(`${appUrl}/api/v1/settings/skip-auto-title`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ skip: true }),
+    });
+    if (!res.ok) throw new Error(`turning the title request off failed: ${res.status}`);
+  }
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

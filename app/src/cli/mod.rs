@@ -10,6 +10,8 @@ use kestrel_server::config::Config;
 use kestrel_server::secrets::KeyStore;
 use kestrel_server::{Backend, logging};
 
+mod export;
+mod import;
 mod search;
 mod serve;
 
@@ -31,6 +33,10 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Search every conversation and print the hits as JSON.
     Search(search::SearchArgs),
+    /// Export conversations as JSON or Markdown.
+    Export(export::ExportArgs),
+    /// Import Kestrel's JSON, a Claude.ai or a ChatGPT export.
+    Import(import::ImportArgs),
     /// Open the desktop window (the default when a display is available).
     #[cfg(feature = "desktop")]
     Desktop,
@@ -59,11 +65,14 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let handle = std::sync::Arc::clone(&backend);
     Backend::install(backend);
 
     match command {
         Some(Command::Search(_)) => ExitCode::SUCCESS,
         Some(Command::Serve(args)) => serve::serve(args, &data_dir),
+        Some(Command::Export(args)) => export::export(handle, args),
+        Some(Command::Import(args)) => import::import(handle, args),
         #[cfg(feature = "desktop")]
         Some(Command::Desktop) => desktop(),
         #[cfg(feature = "desktop")]
@@ -73,6 +82,17 @@ pub fn main() -> ExitCode {
             serve::serve(serve::ServeArgs::loopback(), &data_dir)
         }
     }
+}
+
+/// A runtime for a one-shot subcommand.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            eprintln!("kestrel: cannot start the async runtime: {error}");
+            ExitCode::FAILURE
+        })
 }
 
 /// Whether a desktop window can open here.

@@ -31,6 +31,7 @@ pub fn ChatPane() -> Element {
                     },
                     if has_prompt { "System prompt ✓" } else { "System prompt" }
                 }
+                super::ExportMenu {}
             }
             if (state.show_system_prompt)() {
                 SystemPromptEditor {}

@@ -282,6 +282,8 @@ fn the_sidebar_lists_the_most_recent_page_and_offers_the_rest() {
             active_leaf: None,
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
+            pinned: false,
+            archived: false,
         })
         .collect();
     let html = render(HarnessProps {

@@ -24,7 +24,7 @@ pub fn new_uuid() -> uuid::Uuid {
 }
 
 const CONVERSATION_COLUMNS: &str =
-    "id, title, system_prompt, model, active_leaf, created_at, updated_at";
+    "id, title, system_prompt, model, active_leaf, created_at, updated_at, pinned, archived";
 
 fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
@@ -45,6 +45,8 @@ fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
             })?,
         created_at: Timestamp(row.get(5)?),
         updated_at: Timestamp(row.get(6)?),
+        pinned: row.get(7)?,
+        archived: row.get(8)?,
     })
 }
 
@@ -73,6 +75,8 @@ pub fn create_conversation(
         active_leaf: None,
         created_at: at,
         updated_at: at,
+        pinned: false,
+        archived: false,
     };
     conn.execute(
         "INSERT INTO conversations (id, title, system_prompt, model, active_leaf, created_at, updated_at)
@@ -82,10 +86,12 @@ pub fn create_conversation(
     Ok(conversation)
 }
 
-/// Every conversation, most recently active first.
+/// Every conversation not deleted: pinned ones first, then most recently
+/// active first.
 pub fn list_conversations(conn: &Connection) -> Result<Vec<Conversation>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM conversations ORDER BY updated_at DESC, id DESC"
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE deleted_at IS NULL
+         ORDER BY pinned DESC, updated_at DESC, id DESC"
     ))?;
     let rows = stmt.query_map([], conversation_from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -200,7 +206,15 @@ impl RawMessage {
 /// Inserts a message and makes it the conversation's active leaf.
 pub fn insert_message(conn: &mut Connection, message: &Message) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
-    tx.execute(
+    insert_message_row(&tx, message)?;
+    set_active_leaf_tx(&tx, message.conversation_id, Some(message.id))?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Inserts a message as it is, leaving the active leaf alone (imports).
+pub fn insert_message_row(conn: &Connection, message: &Message) -> Result<(), StoreError> {
+    conn.execute(
         &format!(
             "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         ),
@@ -220,8 +234,6 @@ pub fn insert_message(conn: &mut Connection, message: &Message) -> Result<(), St
             message.created_at.0,
         ],
     )?;
-    set_active_leaf_tx(&tx, message.conversation_id, Some(message.id))?;
-    tx.commit()?;
     Ok(())
 }
 
@@ -344,6 +356,15 @@ pub fn mark_interrupted(conn: &mut Connection) -> Result<usize, StoreError> {
 }
 
 const THEME_KEY: &str = "theme";
+const SKIP_AUTO_TITLE_KEY: &str = "skip_auto_title";
+
+pub fn save_skip_auto_title(conn: &Connection, skip: bool) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![SKIP_AUTO_TITLE_KEY, if skip { "true" } else { "false" }],
+    )?;
+    Ok(())
+}
 
 pub fn load_settings(conn: &Connection) -> Result<Settings, StoreError> {
     let theme: Option<String> = conn
@@ -357,7 +378,17 @@ pub fn load_settings(conn: &Connection) -> Result<Settings, StoreError> {
         Some(text) => decode::<Theme>("theme", &text).unwrap_or_default(),
         None => Theme::default(),
     };
-    Ok(Settings { theme })
+    let skip_auto_title: Option<String> = conn
+        .query_row(
+            "SELECT value FROM settings WHERE key = ?1",
+            [SKIP_AUTO_TITLE_KEY],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(Settings {
+        theme,
+        skip_auto_title: skip_auto_title.as_deref() == Some("true"),
+    })
 }
 
 pub fn save_theme(conn: &Connection, theme: Theme) -> Result<(), StoreError> {

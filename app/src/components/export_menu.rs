@@ -1,0 +1,77 @@
+//! "Export" in the conversation's header: Markdown (the branch on screen)
+//! or JSON (every branch, re-importable). The browser downloads the file; the
+//! desktop app saves it to the Downloads folder and says where.
+
+use dioxus::prelude::*;
+use kestrel_server::api;
+
+use crate::state::ChatState;
+
+#[component]
+pub fn ExportMenu() -> Element {
+    let mut state = use_context::<ChatState>();
+    let mut open = use_signal(|| false);
+    let mut saved = use_signal(|| None::<String>);
+    let Some(conversation) = state.current.read().clone() else {
+        return rsx! {};
+    };
+    let id = conversation.id;
+    let mut export = move |markdown: bool| {
+        open.set(false);
+        spawn(async move {
+            if cfg!(target_arch = "wasm32") {
+                match api::export_conversation(id, markdown, markdown).await {
+                    Ok(text) => download(
+                        &format!("kestrel-{id}.{}", if markdown { "md" } else { "json" }),
+                        &text,
+                        markdown,
+                    ),
+                    Err(e) => state.error.set(Some(api::to_kestrel_error(e))),
+                }
+            } else {
+                match api::save_export(id, markdown).await {
+                    Ok(path) => saved.set(Some(path)),
+                    Err(e) => state.error.set(Some(api::to_kestrel_error(e))),
+                }
+            }
+        });
+    };
+    rsx! {
+        div { class: "export-menu",
+            button {
+                class: "toggle-export",
+                "aria-expanded": "{open}",
+                onclick: move |_| open.toggle(),
+                "Export"
+            }
+            if open() {
+                div { class: "export-choices", role: "menu",
+                    button { class: "export-markdown", role: "menuitem", onclick: move |_| export(true), "Markdown" }
+                    button { class: "export-json", role: "menuitem", onclick: move |_| export(false), "JSON (all branches)" }
+                }
+            }
+            if let Some(path) = saved() {
+                span { class: "export-saved", role: "status", "Saved to {path}" }
+            }
+        }
+    }
+}
+
+/// Hands `text` to the browser as a file download.
+fn download(name: &str, text: &str, markdown: bool) {
+    let kind = if markdown {
+        "text/markdown"
+    } else {
+        "application/json"
+    };
+    let (Ok(name), Ok(text)) = (serde_json::to_string(name), serde_json::to_string(text)) else {
+        return;
+    };
+    let _ = document::eval(&format!(
+        "const url = URL.createObjectURL(new Blob([{text}], {{ type: '{kind};charset=utf-8' }}));
+         const a = document.createElement('a');
+         a.href = url; a.download = {name};
+         document.body.appendChild(a); a.click(); a.remove();
+         setTimeout(() => URL.revokeObjectURL(url), 10000);"
+    ));
+}
