@@ -364,4 +364,50 @@ fn settings_leave_an_environment_key_alone() {
     assert!(!html.contains("api-key-input"), "{html}");
     assert!(!html.contains("remove-key"), "{html}");
     assert!(html.contains("class=\"check-key\""), "{html}");
+/// The streaming cost model: a flush re-renders only the live tail.
+/// Finished blocks are components whose props do not change, so their
+/// HTML is never set again; a block that just finished is added once.
+#[test]
+fn a_flush_rewrites_only_the_tail_of_a_streaming_reply() {
+    use dioxus::core::{AttributeValue, Mutation, Mutations};
+
+    let start = "First.\n\n```rust\nfn a() {}\n```\n\nThe ta";
+    let mut dom = VirtualDom::new_with_props(
+        Harness,
+        HarnessProps {
+            live: Some((AgentState::Streaming, start.into())),
+            ..props(Show::Transcript)
+        },
+    );
+    dom.rebuild_in_place();
+    let mut state = dom.in_scope(ScopeId::APP, consume_context::<ChatState>);
+    let mut flush = |text: &str| {
+        dom.in_runtime(|| state.live_text.set(text.to_owned()));
+        let mut edits = Mutations::default();
+        dom.render_immediate(&mut edits);
+        // The HTML the edits set, sorted.
+        let mut set: Vec<String> = edits
+            .edits
+            .into_iter()
+            .filter_map(|edit| match edit {
+                Mutation::SetAttribute {
+                    name: "dangerous_inner_html",
+                    value: AttributeValue::Text(html),
+                    ..
+                } => Some(html),
+                _ => None,
+            })
+            .collect();
+        set.sort();
+        set
+    };
+
+    assert_eq!(
+        flush(&format!("{start}il grows")),
+        vec!["<p>The tail grows</p>\n"]
+    );
+    assert_eq!(
+        flush(&format!("{start}il grows.\n\nNext")),
+        vec!["<p>Next</p>\n", "<p>The tail grows.</p>\n"]
+    );
 }

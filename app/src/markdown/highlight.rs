@@ -56,8 +56,9 @@ fn alias(language: &str) -> Option<String> {
         "c++" => "cpp",
         "golang" => "go",
         "py3" | "python3" => "py",
-        "yml" => "yaml",
-        "toml" => "ini",
+        "csharp" | "c#" => "cs",
+        "objc" | "objective-c" => "m",
+        "text" | "plaintext" => "txt",
         _ => return (lower != language).then_some(lower),
     };
     Some(token.to_owned())
