@@ -6,6 +6,7 @@ mod chat;
 mod composer;
 mod error_banner;
 mod messages;
+mod search;
 mod settings;
 mod sidebar;
 
@@ -14,6 +15,7 @@ pub use chat::ChatPane;
 pub use composer::Composer;
 pub use error_banner::ErrorBanner;
 pub use messages::{MessageList, MessageView, StreamingMessage};
+pub use search::SearchBox;
 pub use settings::SettingsDialog;
 pub use sidebar::Sidebar;
 

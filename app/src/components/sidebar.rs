@@ -1,4 +1,4 @@
-//! The sidebar: a new-conversation button, the conversations by last
+//! The sidebar: a new-conversation button, the search box, the conversations by last
 //! activity, and the way into settings. It lists the most recent
 //! [`PAGE`] conversations and more on request, so a long history costs the
 //! first screen nothing.
@@ -33,6 +33,7 @@ pub fn Sidebar() -> Element {
                     "New chat"
                 }
             }
+            super::SearchBox {}
             ul { class: "conversation-list",
                 for conversation in conversations.iter().take(shown) {
                     ConversationItem {
