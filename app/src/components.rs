@@ -9,6 +9,7 @@ mod error_banner;
 mod export_menu;
 mod messages;
 mod notice;
+mod search;
 mod settings;
 mod sidebar;
 
@@ -20,6 +21,7 @@ pub use error_banner::ErrorBanner;
 pub use export_menu::ExportMenu;
 pub use messages::{MessageList, MessageView, StreamingMessage};
 pub use notice::StartupNotice;
+pub use search::SearchBox;
 pub use settings::SettingsDialog;
 pub use sidebar::Sidebar;
 

@@ -1,8 +1,9 @@
-//! The sidebar: a new-conversation button, the conversations (pinned
-//! first, then by last activity; archived ones apart, under "Archived"),
-//! each with its menu (rename, pin, archive, delete with undo), and the way
-//! into settings. It lists the most recent [`PAGE`] conversations and more
-//! on request, so a long history costs the first screen nothing.
+//! The sidebar: a new-conversation button, the search box (Ctrl/Cmd+K),
+//! the conversations (pinned first, then by last activity; archived ones
+//! apart, under "Archived"), each with its menu (rename, pin, archive,
+//! delete with undo), and the way into settings. It lists the most recent
+//! [`PAGE`] conversations and more on request, so a long history costs the
+//! first screen nothing.
 
 use dioxus::prelude::*;
 use kestrel_shared::Conversation;
@@ -40,6 +41,7 @@ pub fn Sidebar() -> Element {
                     "New chat"
                 }
             }
+            super::SearchBox {}
             ul { class: "conversation-list",
                 for conversation in conversations.iter().take(shown) {
                     ConversationItem {

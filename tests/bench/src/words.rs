@@ -33,6 +33,33 @@ const OPENERS: &[&str] = &[
     "Translate",
 ];
 
+/// How many made-up words (names, jargon, identifiers) the long tail has.
+pub const LONG_TAIL: usize = 100_000;
+
+/// Consonant-vowel syllables the long-tail words are built from.
+const ONSETS: &[u8] = b"bdfgklmnprstvz";
+const VOWELS: &[u8] = b"aeiou";
+
+/// The long-tail word of `rank` (0 is the commonest): a made-up word of
+/// three or four syllables, distinct for every rank.
+pub fn long_tail_word(rank: usize) -> String {
+    let syllables = ONSETS.len() * VOWELS.len();
+    let mut n = rank;
+    let mut out = String::with_capacity(10);
+    for i in 0..4 {
+        if i == 3 && n == 0 {
+            break;
+        }
+        let s = n % syllables;
+        n /= syllables;
+        out.push(char::from(ONSETS[s / VOWELS.len()]));
+        out.push(char::from(VOWELS[s % VOWELS.len()]));
+    }
+    // Every long-tail word ends in `x`, which no common word does.
+    out.push('x');
+    out
+}
+
 /// A small, fast, seedable generator (SplitMix64).
 #[derive(Debug, Clone)]
 pub struct Words {
@@ -128,6 +155,32 @@ impl Words {
         out
     }
 
+    /// A long-tail word, picked Zipf-like: rank `r` about as often as
+    /// `1 / (r + 1)`, so a few are common and most are rare, as names and
+    /// jargon are in real chats.
+    pub fn rare_word(&mut self) -> String {
+        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let rank = ((LONG_TAIL as f64 + 1.0).ln() * unit).exp() as usize;
+        long_tail_word(rank.saturating_sub(1).min(LONG_TAIL - 1))
+    }
+
+    /// `text` followed by a sentence holding `count` long-tail words.
+    pub fn with_tail(&mut self, mut text: String, count: usize) -> String {
+        if count == 0 {
+            return text;
+        }
+        text.push_str(" See");
+        for i in 0..count {
+            if i > 0 {
+                text.push_str(if i + 1 == count { " and" } else { "," });
+            }
+            text.push(' ');
+            text.push_str(&self.rare_word());
+        }
+        text.push('.');
+        text
+    }
+
     /// Exactly `count` whitespace-separated words in sentences and
     /// paragraphs: the mock server streams it as `count` deltas.
     pub fn words(&mut self, count: usize) -> String {
@@ -203,6 +256,20 @@ mod tests {
     fn the_same_seed_gives_the_same_text() {
         assert_eq!(Words::new(3).words(50), Words::new(3).words(50));
         assert_ne!(Words::new(3).title(), Words::new(4).title());
+    }
+
+    #[test]
+    fn long_tail_words_are_distinct_and_skewed() {
+        let words: std::collections::HashSet<_> = (0..LONG_TAIL).map(long_tail_word).collect();
+        assert_eq!(words.len(), LONG_TAIL);
+        let mut words = Words::new(5);
+        let picks: Vec<_> = (0..10_000).map(|_| words.rare_word()).collect();
+        let top = picks.iter().filter(|w| **w == long_tail_word(0)).count();
+        let tail = picks
+            .iter()
+            .filter(|w| **w == long_tail_word(50_000))
+            .count();
+        assert!(top > 300 && tail < 5, "top {top}, tail {tail}");
     }
 
     #[test]
