@@ -6,6 +6,7 @@
 //! [`state`]; components live in [`components`], one room each and named
 //! for what the person sees. Business logic stays in `kestrel-server`.
 
+mod address;
 pub mod components;
 #[cfg(feature = "desktop")]
 pub mod desktop;
