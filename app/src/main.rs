@@ -2,8 +2,8 @@
 //!
 //! - `kestrel`: the desktop app, with the backend in this process (no
 //!   backend port). Without a display it serves the web UI instead.
-//! - `kestrel serve [--port N] [--data-dir DIR]`: the web UI and its
-//!   backend on 127.0.0.1.
+//! - `kestrel serve [--port N] [--host ADDR] [--data-dir DIR]`: the web UI
+//!   and its backend on 127.0.0.1 (another address needs the access token).
 //!
 //! Built for wasm32 (the `web` feature), the same `main` starts the
 //! browser client, which talks to `kestrel serve` on its own origin.

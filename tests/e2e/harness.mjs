@@ -72,9 +72,9 @@ export const SECRET_KEY = 'sk-ant-api03-e2eSECRET-Zq8mW4vR7tY1uI3oP5aS9dF2gH6jK0
 /**
  * Starts the mock, `kestrel serve` and Chromium. `keyring`: 'private' (a
  * Secret Service of its own) or 'none' (no D-Bus session at all);
- * `serveArgs` are added to `kestrel serve`.
+ * `serveArgs` are added to `kestrel serve`, `env` to its environment.
  */
-export async function startStack({ apiKey = SECRET_KEY, baseUrl, keyring = 'private', serveArgs = [] } = {}) {
+export async function startStack({ apiKey = SECRET_KEY, baseUrl, keyring = 'private', serveArgs = [], env: extraEnv = {} } = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'kestrel-e2e-'));
   const keyringHome = mkdtempSync(path.join(tmpdir(), 'kestrel-e2e-home-'));
   const mock = await startAndWaitFor(need('MOCK_BIN'), ['--port', '0', '--api-key', SECRET_KEY], {},
@@ -84,6 +84,7 @@ export async function startStack({ apiKey = SECRET_KEY, baseUrl, keyring = 'priv
     ANTHROPIC_BASE_URL: baseUrl ?? mockUrl,
     DIOXUS_PUBLIC_PATH: need('KESTREL_PUBLIC_DIR'),
     RUST_LOG: 'warn,kestrel=info,kestrel_server=info',
+    ...extraEnv,
   };
   if (apiKey) env.ANTHROPIC_API_KEY = apiKey; else env.ANTHROPIC_API_KEY = '';
   const serve = ['serve', '--port', '0', '--data-dir', dataDir, ...serveArgs];

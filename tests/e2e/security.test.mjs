@@ -81,7 +81,8 @@ const keyStatus = (page) => page.innerText('.dialog .key-status');
 
 describe('keys', () => {
   test('the key life cycle in the UI uses the OS keychain and the full key reaches no file, log, response or browser storage', async () => {
-    const stack = await startStack({ apiKey: null });
+    // Every crate logs at its most verbose, to the log file and stderr.
+    const stack = await startStack({ apiKey: null, env: { RUST_LOG: 'trace' } });
     try {
       const page = await stack.newPage();
       const console = [];
@@ -137,7 +138,8 @@ describe('keys', () => {
       await page.close();
 
       assert.deepEqual(filesContaining(stack.dataDir, SECRET_KEY), [], 'no file in the data dir (database, WAL, logs)');
-      assert.ok(!stack.output().includes(SECRET_KEY), 'nothing kestrel printed');
+      assert.ok(!stack.output().includes(SECRET_KEY), 'nothing kestrel printed, at trace level');
+      assert.ok(filesContaining(stack.dataDir, 'sending request').length > 0, 'trace-level lines reached the log file');
       assert.ok(!console.some((line) => line.includes(SECRET_KEY)), 'no browser console line');
       assert.ok(stack.bodies.length > 20, `response bodies were captured (${stack.bodies.length})`);
       assert.ok(!stack.bodies.some((body) => body.includes(SECRET_KEY)), 'no HTTP response body');
