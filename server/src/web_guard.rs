@@ -58,6 +58,9 @@ pub struct GuardConfig {
     pub bound: SocketAddr,
     /// Host names (besides the bound address) requests may name.
     pub extra_hosts: Vec<String>,
+    /// Origins (besides the server's own) that may send requests that change
+    /// something: a proxy in front that rewrites `Host`, such as `dx serve`.
+    pub trusted_origins: Vec<String>,
     /// Required beyond loopback: the access token's hash.
     pub access: Option<TokenHash>,
     pub chat_per_minute: NonZeroU32,
@@ -68,6 +71,7 @@ pub struct GuardConfig {
 #[derive(Debug)]
 struct Guard {
     hosts: HostPolicy,
+    trusted_origins: Vec<String>,
     access: Option<TokenHash>,
     chat: ChatLimiter,
     body_limit: usize,
@@ -79,6 +83,7 @@ struct Guard {
 pub fn protect(router: Router, config: GuardConfig) -> Router {
     let guard = Arc::new(Guard {
         hosts: HostPolicy::new(config.bound, config.extra_hosts),
+        trusted_origins: config.trusted_origins,
         access: config.access,
         chat: ChatLimiter::per_minute(config.chat_per_minute),
         body_limit: config.body_limit,
@@ -120,6 +125,7 @@ async fn admit(guard: &Guard, request: Request) -> Result<Request, Response> {
             header_str(headers, header::ORIGIN.as_str()),
             header_str(headers, "sec-fetch-site"),
             &host,
+            &guard.trusted_origins,
         )
     {
         tracing::warn!(path = %request.uri().path(), "refused a cross-origin request");
