@@ -3,8 +3,9 @@
 # already there, then exports the environment the build uses. Sourced by
 # run.sh and test.sh; safe to run again (a second run installs nothing).
 #
-# Installs: Debian packages (WebKitGTK and GTK for the desktop build, Xvfb
-# and ImageMagick for the desktop test, Chromium for the browser tests,
+# Installs: Debian packages (WebKitGTK and GTK for the desktop build,
+# libdbus for the keychain client, Xvfb and ImageMagick for the desktop
+# test, Chromium for the browser tests, gnome-keyring for the key tests,
 # Node.js), the wasm32 target, dioxus-cli (dx) at DX_VERSION, wasm-bindgen-cli
 # at exactly the version in Cargo.lock, esbuild (for dx) and binaryen's
 # wasm-opt (for release web builds) from npm, and the browser tests' npm
@@ -29,10 +30,14 @@ install_apt_packages() {
     # building the desktop app
     pkg-config build-essential libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev
     librsvg2-dev libayatana-appindicator3-dev
+    # the OS keychain client (Secret Service over D-Bus)
+    libdbus-1-dev
     # the desktop window under test, and its screenshot
     xvfb xauth dbus dbus-x11 libgl1-mesa-dri fonts-dejavu-core imagemagick
     # the browser tests
     chromium
+    # a real Secret Service for the key tests, in a private D-Bus session
+    gnome-keyring dbus-daemon
   )
   command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
   local missing=()

@@ -4,6 +4,12 @@
 # window under Xvfb), the wasm32 build of the shared crates, the web build,
 # and the browser tests in headless Chromium. Screenshots and logs of the
 # window and browser tests land in target/test-artifacts/.
+#
+# Tests that need the OS keychain get a real Secret Service of their own:
+# each starts gnome-keyring-daemon inside a private `dbus-run-session` with
+# a temporary HOME, unlocked non-interactively, so no test touches the
+# keyring of the person running them (server/tests/keychain.rs, and every
+# `kestrel serve` the browser tests start; see tests/e2e/harness.mjs).
 
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,6 +22,13 @@ NATIVE=(--workspace --features kestrel-app/desktop)
 ARTIFACTS="$PWD/target/test-artifacts"
 mkdir -p "$ARTIFACTS"
 
+need_keyring() {
+  command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null || {
+    echo "The key tests need dbus-run-session and gnome-keyring-daemon (scripts/setup.sh installs them)." >&2
+    return 1
+  }
+}
+step "Checking the Secret Service tools" need_keyring
 step "Checking formatting" cargo fmt --all -- --check
 step "Linting" cargo clippy "${NATIVE[@]}" --all-targets --locked -- -D warnings
 step "Unit, integration and desktop tests" cargo test "${NATIVE[@]}" --locked

@@ -7,6 +7,7 @@
 //! for what the person sees. Business logic stays in `kestrel-server`.
 
 pub mod branching;
+mod address;
 pub mod components;
 pub mod conversations;
 #[cfg(feature = "desktop")]

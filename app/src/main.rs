@@ -2,8 +2,8 @@
 //!
 //! - `kestrel`: the desktop app, with the backend in this process (no
 //!   backend port). Without a display it serves the web UI instead.
-//! - `kestrel serve [--port N] [--data-dir DIR]`: the web UI and its
-//!   backend on 127.0.0.1.
+//! - `kestrel serve [--port N] [--host ADDR] [--data-dir DIR]`: the web UI
+//!   and its backend on 127.0.0.1 (another address needs the access token).
 //! - `kestrel search QUERY [--titles-only] [--since DATE] [--until DATE]
 //!   [--limit N]`: full-text search of every conversation, as JSON.
 //! - `kestrel export [--conversation ID] [--format json|markdown]

@@ -156,24 +156,12 @@ pub async fn load_initial(mut state: ChatState) {
 /// The conversation named in the page address (`#<id>`), so a reload
 /// reopens it. Only the browser has an address worth reading.
 async fn opened_in_address() -> Option<ConversationId> {
-    if cfg!(target_arch = "wasm32") {
-        let hash = document::eval("return window.location.hash.slice(1);")
-            .join::<String>()
-            .await;
-        hash.ok()?.parse().ok()
-    } else {
-        None
-    }
+    crate::address::fragment()?.parse().ok()
 }
 
 /// Names the open conversation in the page address (browser only).
 fn remember_open(id: Option<ConversationId>) {
-    if cfg!(target_arch = "wasm32") {
-        let hash = id.map(|id| format!("#{id}")).unwrap_or_default();
-        let _ = document::eval(&format!(
-            "history.replaceState(null, '', window.location.pathname + window.location.search + {hash:?});"
-        ));
-    }
+    crate::address::set_fragment(id.map(|id| id.to_string()).as_deref());
 }
 
 /// Opens a conversation from the sidebar.

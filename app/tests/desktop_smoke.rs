@@ -306,30 +306,42 @@ async fn drive() -> Result<String, String> {
     }
 
     // The backend answers on no socket: the only listener is the webview's
-    // own edit channel, and no server function responds on it.
+    // own edit channel, no server function responds on it, and the process
+    // listens on no Unix socket either.
     let mock_port = MOCK_PORT.get().copied();
-    let ports: Vec<u16> = listening_ports()?
+    let listeners: Vec<(std::net::IpAddr, u16)> = listening_ports()?
         .into_iter()
-        .filter(|&p| Some(p) != mock_port)
+        .filter(|&(_, p)| Some(p) != mock_port)
         .collect();
-    if ports.len() != 1 {
+    if listeners.len() != 1 {
         return Err(format!(
-            "expected one listening socket (the edit channel), found {ports:?}"
+            "expected one listening socket (the edit channel), found {listeners:?}"
         ));
     }
-    for &port in &ports {
+    let unix = listening_unix_sockets()?;
+    if !unix.is_empty() {
+        return Err(format!("the process listens on Unix sockets: {unix:?}"));
+    }
+    for &(ip, port) in &listeners {
         for request in [
             "GET /api/v1/conversations HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            "GET /api/v1/settings/key HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            "POST /api/v1/conversations/new HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
             "POST /api/v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
         ] {
-            let answer = probe(port, request);
-            if answer.contains(PROMPT) || answer.starts_with("HTTP/1.1 200") {
+            // A probe that cannot connect proves nothing, so it fails.
+            let answer = probe(ip, port, request)?;
+            if answer.contains(PROMPT)
+                || answer.contains("last_four")
+                || answer.starts_with("HTTP/1.1 200")
+            {
                 return Err(format!(
                     "port {port} answered a backend call: {answer:.200}"
                 ));
             }
         }
     }
+    let ports: Vec<u16> = listeners.iter().map(|&(_, port)| port).collect();
 
     // Let the final frame paint, then keep a picture of it.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -346,16 +358,15 @@ async fn drive() -> Result<String, String> {
     }
     Ok(format!(
         "{} partial renders, link opened in the system browser, one listener (port {}) that \
-         serves no backend call, screenshot {}",
+         serves no backend call, no Unix listener, screenshot {}",
         lengths.len(),
         ports[0],
         shot.display()
     ))
 }
 
-/// The TCP ports this process listens on: its socket inodes (from
-/// /proc/self/fd) matched against the LISTEN rows of /proc/net/tcp{,6}.
-fn listening_ports() -> Result<Vec<u16>, String> {
+/// This process's socket inodes, from /proc/self/fd.
+fn socket_inodes() -> Result<std::collections::HashSet<String>, String> {
     let mut inodes = std::collections::HashSet::new();
     for entry in std::fs::read_dir("/proc/self/fd")
         .map_err(|e| e.to_string())?
@@ -369,8 +380,20 @@ fn listening_ports() -> Result<Vec<u16>, String> {
             inodes.insert(inode.to_owned());
         }
     }
+    Ok(inodes)
+}
+
+/// The TCP sockets this process listens on, as the loopback address to
+/// reach each at: its socket inodes matched against the LISTEN rows of
+/// /proc/net/tcp{,6}.
+fn listening_ports() -> Result<Vec<(std::net::IpAddr, u16)>, String> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let inodes = socket_inodes()?;
     let mut ports = Vec::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+    for (table, ip) in [
+        ("/proc/net/tcp", IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        ("/proc/net/tcp6", IpAddr::V6(Ipv6Addr::LOCALHOST)),
+    ] {
         let text = std::fs::read_to_string(table).unwrap_or_default();
         for row in text.lines().skip(1) {
             let fields: Vec<&str> = row.split_whitespace().collect();
@@ -380,22 +403,41 @@ fn listening_ports() -> Result<Vec<u16>, String> {
                     .rsplit(':')
                     .next()
                     .and_then(|p| u16::from_str_radix(p, 16).ok());
-                ports.extend(port);
+                ports.extend(port.map(|port| (ip, port)));
             }
         }
     }
     Ok(ports)
 }
 
+/// The Unix sockets this process listens on (rows of /proc/net/unix with
+/// the accepting flag), by path.
+fn listening_unix_sockets() -> Result<Vec<String>, String> {
+    let inodes = socket_inodes()?;
+    let text = std::fs::read_to_string("/proc/net/unix").map_err(|e| e.to_string())?;
+    let mut listening = Vec::new();
+    for row in text.lines().skip(1) {
+        // Num RefCount Protocol Flags Type St Inode [Path]; __SO_ACCEPTCON = 0x10000.
+        let fields: Vec<&str> = row.split_whitespace().collect();
+        let accepting = fields
+            .get(3)
+            .and_then(|f| u32::from_str_radix(f, 16).ok())
+            .is_some_and(|flags| flags & 0x10000 != 0);
+        if accepting && fields.get(6).is_some_and(|inode| inodes.contains(*inode)) {
+            listening.push(fields.get(7).copied().unwrap_or("(unnamed)").to_owned());
+        }
+    }
+    Ok(listening)
+}
+
 /// Sends a raw HTTP request to a loopback port and returns what came back.
-fn probe(port: u16, request: &str) -> String {
+fn probe(ip: std::net::IpAddr, port: u16, request: &str) -> Result<String, String> {
     use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return String::new();
-    };
+    let mut stream = std::net::TcpStream::connect((ip, port))
+        .map_err(|e| format!("cannot connect to the listener on {ip} port {port}: {e}"))?;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(3)));
     let _ = stream.write_all(request.as_bytes());
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
-    String::from_utf8_lossy(&answer).into_owned()
+    Ok(String::from_utf8_lossy(&answer).into_owned())
 }

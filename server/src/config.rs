@@ -5,7 +5,7 @@
 //! |---|---|---|---|
 //! | data directory | `--data-dir` | `KESTREL_DATA_DIR` | the platform data dir |
 //! | Anthropic endpoint | – | `ANTHROPIC_BASE_URL` | `https://api.anthropic.com` |
-//! | API key | – | `ANTHROPIC_API_KEY` | none (enter it in Settings) |
+//! | API key | – | `ANTHROPIC_API_KEY` | the OS keychain ([`crate::secrets`]; enter it in Settings) |
 //! | default model | – | `KESTREL_MODEL` | [`DEFAULT_MODEL`] |
 
 use std::path::PathBuf;

@@ -16,7 +16,7 @@
 //!    missing arguments) leaves as 400 with a [`KestrelError`], not 500;
 //!    a panicking handler becomes a plain 500 with no trace.
 //! 7. **Headers** on every response ([`headers`]): a strict CSP (with a
-//!    per-response nonce on pages), `nosniff`, `no-referrer`, no framing.
+//!    per-response nonce on pages), `nosniff`, a same-origin referrer policy, no framing.
 //!
 //! The desktop app does not use any of this: it serves no backend at all.
 
@@ -29,13 +29,14 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use dioxus::server::axum::Router;
+use bytes::Bytes;
 use dioxus::server::axum::body::{Body, to_bytes};
 use dioxus::server::axum::extract::{ConnectInfo, Request, State};
 use dioxus::server::axum::middleware::{self, Next};
 use dioxus::server::axum::response::Response;
+use dioxus::server::axum::{self, Router};
 pub(crate) use dioxus::server::http;
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 use http::{HeaderValue, Method, StatusCode, header};
 use kestrel_shared::{ChatEvent, ErrorKind, KestrelError};
 
@@ -57,6 +58,9 @@ pub struct GuardConfig {
     pub bound: SocketAddr,
     /// Host names (besides the bound address) requests may name.
     pub extra_hosts: Vec<String>,
+    /// Origins (besides the server's own) that may send requests that change
+    /// something: a proxy in front that rewrites `Host`, such as `dx serve`.
+    pub trusted_origins: Vec<String>,
     /// Required beyond loopback: the access token's hash.
     pub access: Option<TokenHash>,
     pub chat_per_minute: NonZeroU32,
@@ -67,6 +71,7 @@ pub struct GuardConfig {
 #[derive(Debug)]
 struct Guard {
     hosts: HostPolicy,
+    trusted_origins: Vec<String>,
     access: Option<TokenHash>,
     chat: ChatLimiter,
     body_limit: usize,
@@ -78,6 +83,7 @@ struct Guard {
 pub fn protect(router: Router, config: GuardConfig) -> Router {
     let guard = Arc::new(Guard {
         hosts: HostPolicy::new(config.bound, config.extra_hosts),
+        trusted_origins: config.trusted_origins,
         access: config.access,
         chat: ChatLimiter::per_minute(config.chat_per_minute),
         body_limit: config.body_limit,
@@ -119,6 +125,7 @@ async fn admit(guard: &Guard, request: Request) -> Result<Request, Response> {
             header_str(headers, header::ORIGIN.as_str()),
             header_str(headers, "sec-fetch-site"),
             &host,
+            &guard.trusted_origins,
         )
     {
         tracing::warn!(path = %request.uri().path(), "refused a cross-origin request");
@@ -132,7 +139,9 @@ async fn admit(guard: &Guard, request: Request) -> Result<Request, Response> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|len| len > guard.body_limit) {
-        return Err(too_large(guard.body_limit));
+        let limit = guard.body_limit;
+        drain(request.into_body(), limit).await;
+        return Err(too_large(limit));
     }
 
     let path = request.uri().path().to_owned();
@@ -165,9 +174,43 @@ async fn admit(guard: &Guard, request: Request) -> Result<Request, Response> {
     // Read the whole body now, under the limit, so no handler meets an
     // over-limit or endless body.
     let (parts, body) = request.into_parts();
-    match to_bytes(body, guard.body_limit).await {
-        Ok(bytes) => Ok(Request::from_parts(parts, Body::from(bytes))),
-        Err(_) => Err(too_large(guard.body_limit)),
+    match read_limited(body, guard.body_limit).await {
+        Some(bytes) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        None => Err(too_large(guard.body_limit)),
+    }
+}
+
+/// The whole body if it fits in `limit`; else `None`, after reading on
+/// (see [`drain`]) so the client is still listening for the answer.
+async fn read_limited(body: Body, limit: usize) -> Option<Bytes> {
+    let mut stream = body.into_data_stream();
+    let mut buffer = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.ok()?;
+        if buffer.len() + chunk.len() > limit {
+            drain_stream(stream, limit).await;
+            return None;
+        }
+        buffer.extend_from_slice(&chunk);
+    }
+    Some(Bytes::from(buffer))
+}
+
+/// Reads and drops up to `4 × limit` more bytes of a refused body. A
+/// client still sending when the answer comes (browsers, most HTTP
+/// libraries) sees a reset instead of the 413; past this much the
+/// connection is closed anyway.
+async fn drain(body: Body, limit: usize) {
+    drain_stream(body.into_data_stream(), limit).await;
+}
+
+async fn drain_stream(mut stream: axum::body::BodyDataStream, limit: usize) {
+    let mut read = 0usize;
+    while let Some(Ok(chunk)) = stream.next().await {
+        read += chunk.len();
+        if read > limit.saturating_mul(4) {
+            break;
+        }
     }
 }
 
@@ -189,6 +232,12 @@ async fn run(request: Request, next: Next, api: bool) -> Response {
     };
     if api && response.status() == StatusCode::INTERNAL_SERVER_ERROR {
         return bad_arguments_as_400(response).await;
+    }
+    if api && response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        return refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "There is no such API endpoint for this method.",
+        );
     }
     if api && is_html(&response) {
         // No server function has this path; the app's page is not an answer.

@@ -17,11 +17,16 @@ const need = (name) => {
 export const ARTIFACTS = process.env.KESTREL_ARTIFACTS ?? path.resolve('artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
 
-/** Spawns a program and resolves with the first stdout line matching `pattern`. */
+/**
+ * Spawns a program and resolves with the first stdout line matching `pattern`.
+ * The child leads its own process group (`stopGroup` ends all of it), and
+ * `child.output()` returns everything it printed so far.
+ */
 function startAndWaitFor(command, args, env, pattern, label) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
+    child.output = () => output;
     const timer = setTimeout(() => reject(new Error(`${label} did not start:\n${output}`)), 30_000);
     const onData = (chunk) => {
       output += chunk;
@@ -40,15 +45,44 @@ function startAndWaitFor(command, args, env, pattern, label) {
   });
 }
 
+/** Ends a child started by `startAndWaitFor` and everything it started. */
+function stopGroup(child) {
+  try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+}
+
+/**
+ * The command that runs `kestrel` with a Secret Service of its own: a
+ * private D-Bus session and gnome-keyring-daemon, its keyrings in `home`,
+ * unlocked without a prompt. Each stack gets its own, so no test sees
+ * another's keys and the keyring of the person running the tests is never
+ * touched.
+ */
+function withPrivateKeyring(bin, args, home) {
+  const script = 'printf kestrel-e2e | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 97; exec "$0" "$@"';
+  return {
+    command: 'dbus-run-session',
+    args: ['--', 'sh', '-c', script, bin, ...args],
+    env: { HOME: home, XDG_DATA_HOME: path.join(home, '.local/share'), XDG_RUNTIME_DIR: home },
+  };
+}
+
 /** A key shaped like a real one, so a leak of it anywhere is unmistakable. */
 export const SECRET_KEY = 'sk-ant-api03-e2eSECRET-Zq8mW4vR7tY1uI3oP5aS9dF2gH6jK0lX-LEAK';
 
-// `prepare(dataDir)` runs before Kestrel starts (to plant a file there).
-// The title request after a first exchange is off unless `autoTitle`, so
-// that it never takes a reply queued for the test itself.
-export async function startStack({ apiKey = SECRET_KEY, baseUrl, prepare, autoTitle = false } = {}) {
+/**
+ * Starts the mock, `kestrel serve` and Chromium. `keyring`: 'private' (a
+ * Secret Service of its own) or 'none' (no D-Bus session at all);
+ * `serveArgs` are added to `kestrel serve`, `env` to its environment.
+ * `prepare(dataDir)` runs before Kestrel starts (to plant a file there).
+ * The title request after a first exchange is off unless `autoTitle`, so
+ * that it never takes a reply queued for the test itself.
+ */
+export async function startStack({
+  apiKey = SECRET_KEY, baseUrl, keyring = 'private', serveArgs = [], env: extraEnv = {}, prepare, autoTitle = false,
+} = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'kestrel-e2e-'));
   if (prepare) prepare(dataDir);
+  const keyringHome = mkdtempSync(path.join(tmpdir(), 'kestrel-e2e-home-'));
   const mock = await startAndWaitFor(need('MOCK_BIN'), ['--port', '0', '--api-key', SECRET_KEY], {},
     /listening on (http:\/\/\S+)/, 'mock-anthropic');
   const mockUrl = mock.match[1];
@@ -56,11 +90,21 @@ export async function startStack({ apiKey = SECRET_KEY, baseUrl, prepare, autoTi
     ANTHROPIC_BASE_URL: baseUrl ?? mockUrl,
     DIOXUS_PUBLIC_PATH: need('KESTREL_PUBLIC_DIR'),
     RUST_LOG: 'warn,kestrel=info,kestrel_server=info',
+    ...extraEnv,
   };
   if (apiKey) env.ANTHROPIC_API_KEY = apiKey; else env.ANTHROPIC_API_KEY = '';
-  const kestrel = await startAndWaitFor(need('KESTREL_BIN'), ['serve', '--port', '0', '--data-dir', dataDir], env,
+  const serve = ['serve', '--port', '0', '--data-dir', dataDir, ...serveArgs];
+  let launch = { command: need('KESTREL_BIN'), args: serve, env: {} };
+  if (keyring === 'private') {
+    launch = withPrivateKeyring(need('KESTREL_BIN'), serve, keyringHome);
+  } else {
+    // No session bus to find, and no X display to start one from.
+    launch.env = { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/kestrel-e2e-bus', DISPLAY: '' };
+  }
+  const kestrel = await startAndWaitFor(launch.command, launch.args, { ...env, ...launch.env },
     /serving the web UI at (http:\/\/\S+?)\/?\s/, 'kestrel serve');
-  const appUrl = kestrel.match[1];
+  // A server on every address is reached through loopback.
+  const appUrl = kestrel.match[1].replace('//0.0.0.0:', '//127.0.0.1:');
   if (!autoTitle) {
     const res = await fetch(`${appUrl}/api/v1/settings/skip-auto-title`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ skip: true }),
@@ -79,6 +123,8 @@ export async function startStack({ apiKey = SECRET_KEY, baseUrl, prepare, autoTi
     appUrl,
     dataDir,
     browser,
+    /** Everything `kestrel serve` printed (stdout and stderr). */
+    output: () => kestrel.child.output(),
     /** Queues scripted replies on the mock server. */
     async queue(...replies) {
       const res = await fetch(`${mockUrl}/_mock/replies`, {
@@ -86,7 +132,7 @@ export async function startStack({ apiKey = SECRET_KEY, baseUrl, prepare, autoTi
       });
       if (!res.ok) throw new Error(`queueing replies failed: ${res.status} ${await res.text()}`);
     },
-    async newPage() {
+    async newPage({ hydrate = true } = {}) {
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       page.errors = [];
       page.on('pageerror', (e) => page.errors.push(e.message));
@@ -95,14 +141,15 @@ export async function startStack({ apiKey = SECRET_KEY, baseUrl, prepare, autoTi
         try { bodies.push(await response.text()); } catch { /* redirects and aborted requests have none */ }
       });
       await page.goto(`${appUrl}/`);
-      await waitHydrated(page);
+      if (hydrate) await waitHydrated(page);
       return page;
     },
     async stop() {
       await browser.close();
-      kestrel.child.kill('SIGTERM');
-      mock.child.kill('SIGTERM');
+      stopGroup(kestrel.child);
+      stopGroup(mock.child);
       rmSync(dataDir, { recursive: true, force: true });
+      rmSync(keyringHome, { recursive: true, force: true });
     },
   };
 }

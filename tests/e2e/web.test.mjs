@@ -227,7 +227,7 @@ test('without a key the app asks for one and keeps the message', async () => {
     await page.click('.open-settings-from-error');
     await page.fill('#api-key-input', SECRET_KEY);
     await page.click('.save-key');
-    await page.waitForFunction(() => /entered here \(…LEAK\)/.test(document.querySelector('.key-status')?.innerText ?? ''));
+    await page.waitForFunction(() => /(system keychain|entered here) \(…LEAK\)/.test(document.querySelector('.key-status')?.innerText ?? ''));
     await page.click('.close-settings');
     await page.press('#composer-input', 'Enter');
     await page.waitForSelector('.message.assistant:not(.streaming)');

@@ -97,6 +97,7 @@ pub fn serve(args: ServeArgs, data_dir: &Path) -> ExitCode {
             GuardConfig {
                 bound,
                 extra_hosts: args.allow_hosts,
+                trusted_origins: dev_proxy_origins(),
                 access: token.as_ref().map(|t| t.hash.clone()),
                 chat_per_minute: args.chat_per_minute,
                 body_limit,
@@ -124,6 +125,22 @@ pub fn serve(args: ServeArgs, data_dir: &Path) -> ExitCode {
             }
         }
     })
+}
+
+/// Under `dx serve` the browser talks to dx's dev server, which forwards
+/// to this one with `Host` rewritten; its origin may send requests.
+fn dev_proxy_origins() -> Vec<String> {
+    if !dioxus::cli_config::is_cli_enabled() {
+        return Vec::new();
+    }
+    match dioxus::cli_config::devserver_raw_addr() {
+        Some(addr) if addr.ip().is_loopback() || addr.ip().is_unspecified() => vec![
+            format!("http://127.0.0.1:{}", addr.port()),
+            format!("http://localhost:{}", addr.port()),
+        ],
+        Some(addr) => vec![format!("http://{addr}")],
+        None => Vec::new(),
+    }
 }
 
 /// The web client (wasm, JS, index.html) is served from

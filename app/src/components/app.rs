@@ -53,8 +53,10 @@ fn Head() -> Element {
     let styles_in_head = try_consume_context::<crate::desktop::StylesInHead>().is_some();
     #[cfg(not(feature = "desktop"))]
     let styles_in_head = false;
+    // No `document::Title`: on the web it sets the title with `eval`, which
+    // the Content-Security-Policy refuses. The title comes from index.html
+    // (Dioxus.toml) on the web and from the window config on desktop.
     rsx! {
-        document::Title { "Kestrel" }
         if !styles_in_head {
             document::Style { {crate::STYLE} }
         }

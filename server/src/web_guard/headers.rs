@@ -68,7 +68,9 @@ pub fn apply(headers: &mut HeaderMap, csp: &str, api: bool) {
         headers.insert(name, HeaderValue::from_static(value));
     };
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::REFERRER_POLICY, "no-referrer");
+    // Not `no-referrer`: under it a browser sends `Origin: null` with same-origin
+    // form posts, which the CSRF check must refuse.
+    set(header::REFERRER_POLICY, "same-origin");
     set(header::X_FRAME_OPTIONS, "DENY");
     set(
         HeaderName::from_static("cross-origin-opener-policy"),

@@ -27,16 +27,17 @@ impl HostPolicy {
     }
 
     /// Whether `host` (a `Host` header value: name or IP, optional port)
-    /// names this server.
+    /// names this server. The port is not compared: a proxy in front (such
+    /// as `dx serve`'s) forwards its own, and which page may *send* what is
+    /// the `Origin` check's job.
     pub fn allows(&self, host: &str) -> bool {
         let host = host.trim().to_ascii_lowercase();
-        let (name, port) = split_host_port(&host);
+        let (name, _port) = split_host_port(&host);
+        if name.is_empty() {
+            return false;
+        }
         if self.extra.iter().any(|extra| extra == name) {
             return true;
-        }
-        // Everything else must name the port we listen on.
-        if port != Some(self.bound.port()) {
-            return false;
         }
         let ip = name
             .trim_start_matches('[')
@@ -74,9 +75,15 @@ fn split_host_port(host: &str) -> (&str, Option<u16>) {
 }
 
 /// Whether a request that changes something may proceed: its `Origin`, if
-/// any, must be `http(s)://<host>` for the host it was sent to, and its
-/// `Sec-Fetch-Site`, if any, must not be cross-site.
-pub fn origin_allowed(origin: Option<&str>, fetch_site: Option<&str>, host: &str) -> bool {
+/// any, must be `http(s)://<host>` for the host it was sent to (or one of
+/// `trusted`, origins of a proxy in front), and its `Sec-Fetch-Site`, if
+/// any, must not be cross-site.
+pub fn origin_allowed(
+    origin: Option<&str>,
+    fetch_site: Option<&str>,
+    host: &str,
+    trusted: &[String],
+) -> bool {
     if let Some(site) = fetch_site
         && !matches!(site, "same-origin" | "none")
     {
@@ -87,7 +94,9 @@ pub fn origin_allowed(origin: Option<&str>, fetch_site: Option<&str>, host: &str
         Some(origin) => {
             let origin = origin.trim().to_ascii_lowercase();
             let host = host.trim().to_ascii_lowercase();
-            origin == format!("http://{host}") || origin == format!("https://{host}")
+            origin == format!("http://{host}")
+                || origin == format!("https://{host}")
+                || trusted.iter().any(|t| t.eq_ignore_ascii_case(&origin))
         }
     }
 }
@@ -108,15 +117,16 @@ mod tests {
             "localhost:8080",
             "LOCALHOST:8080",
             "[::1]:8080",
+            "127.0.0.1",
+            "localhost:3000",
         ] {
             assert!(policy.allows(ok), "{ok}");
         }
         for bad in [
             "evil.example:8080",
             "evil.example",
-            "127.0.0.1:9999",
-            "127.0.0.1",
             "localhost.evil.example:8080",
+            "127.0.0.1.evil.example:8080",
             "192.168.1.5:8080",
             "",
         ] {
@@ -144,19 +154,43 @@ mod tests {
     #[test]
     fn only_same_origin_pages_may_post() {
         let host = "127.0.0.1:8080";
+        let proxy = ["http://127.0.0.1:9000".to_owned()];
+        assert!(origin_allowed(
+            Some("http://127.0.0.1:9000"),
+            None,
+            host,
+            &proxy
+        ));
+        assert!(!origin_allowed(
+            Some("http://127.0.0.1:9000"),
+            None,
+            host,
+            &[]
+        ));
         assert!(origin_allowed(
             Some("http://127.0.0.1:8080"),
             Some("same-origin"),
-            host
+            host,
+            &[]
         ));
         assert!(
-            origin_allowed(None, None, host),
+            origin_allowed(None, None, host, &[]),
             "no page, nothing to forge"
         );
-        assert!(!origin_allowed(Some("http://evil.example"), None, host));
-        assert!(!origin_allowed(Some("null"), None, host));
-        assert!(!origin_allowed(Some("http://127.0.0.1:8081"), None, host));
-        assert!(!origin_allowed(None, Some("cross-site"), host));
-        assert!(!origin_allowed(None, Some("same-site"), host));
+        assert!(!origin_allowed(
+            Some("http://evil.example"),
+            None,
+            host,
+            &[]
+        ));
+        assert!(!origin_allowed(Some("null"), None, host, &[]));
+        assert!(!origin_allowed(
+            Some("http://127.0.0.1:8081"),
+            None,
+            host,
+            &[]
+        ));
+        assert!(!origin_allowed(None, Some("cross-site"), host, &[]));
+        assert!(!origin_allowed(None, Some("same-site"), host, &[]));
     }
 }
