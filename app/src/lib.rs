@@ -6,8 +6,8 @@
 //! [`state`]; components live in [`components`], one room each and named
 //! for what the person sees. Business logic stays in `kestrel-server`.
 
-pub mod branching;
 mod address;
+pub mod branching;
 pub mod components;
 pub mod conversations;
 #[cfg(feature = "desktop")]

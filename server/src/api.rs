@@ -21,7 +21,8 @@ use dioxus::prelude::*;
 use kestrel_shared::frame::{EventDecoder, FrameError};
 use kestrel_shared::{
     BranchPoint, ChatEvent, Conversation, ConversationId, ConversationView, EditMessage, ErrorKind,
-    KestrelError, KeyCheck, KeyStatus, MessageId, SearchQuery, SearchResults, SendMessage, Settings, Theme, TurnId,
+    KestrelError, KeyCheck, KeyStatus, MessageId, SearchQuery, SearchResults, SendMessage,
+    Settings, Theme, TurnId,
 };
 
 /// Every conversation, most recently active first.

@@ -134,7 +134,7 @@ impl Backend {
         self.store
             .call(move |conn| {
                 let conversation = queries::get_conversation(conn, id)?;
-                crate::chat::branches::view(conn, conversation)
+                crate::store::tree::view(conn, conversation)
             })
             .await
             .map_err(|e| e.to_kestrel())
@@ -157,7 +157,7 @@ impl Backend {
         self.store
             .call(move |conn| {
                 let conversation = search::reveal_message(conn, message)?;
-                crate::chat::branches::view(conn, conversation)
+                crate::store::tree::view(conn, conversation)
             })
             .await
             .map_err(|e| e.to_kestrel())

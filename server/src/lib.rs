@@ -33,9 +33,9 @@ pub mod sse;
 #[cfg(feature = "server")]
 pub mod store;
 #[cfg(feature = "server")]
-pub mod web_guard;
-#[cfg(feature = "server")]
 pub mod transfer;
+#[cfg(feature = "server")]
+pub mod web_guard;
 
 #[cfg(feature = "server")]
 pub use backend::{Backend, ExportFormat, StartError};

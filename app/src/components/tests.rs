@@ -364,6 +364,8 @@ fn settings_leave_an_environment_key_alone() {
     assert!(!html.contains("api-key-input"), "{html}");
     assert!(!html.contains("remove-key"), "{html}");
     assert!(html.contains("class=\"check-key\""), "{html}");
+}
+
 /// The streaming cost model: a flush re-renders only the live tail.
 /// Finished blocks are components whose props do not change, so their
 /// HTML is never set again; a block that just finished is added once.

@@ -100,25 +100,11 @@ impl Backend {
         self.store
             .call(move |conn| {
                 let conversation = tree::switch_to(conn, message)?;
-                view(conn, conversation)
+                tree::view(conn, conversation)
             })
             .await
             .map_err(|e| e.to_kestrel())
     }
-}
-
-/// A conversation with its active branch and where that branch forks.
-pub(crate) fn view(
-    conn: &Connection,
-    conversation: kestrel_shared::Conversation,
-) -> Result<ConversationView, StoreError> {
-    let messages = queries::active_path(conn, &conversation)?;
-    let branches = tree::branch_points(conn, conversation.id, &messages)?;
-    Ok(ConversationView {
-        conversation,
-        messages,
-        branches,
-    })
 }
 
 fn commit_edit(

@@ -74,7 +74,7 @@ impl Backend {
         {
             return Ok(conversation);
         }
-        let Ok(key) = self.require_key() else {
+        let Ok(key) = self.require_key().await else {
             return Ok(conversation);
         };
         let request = CompletionRequest {

@@ -6,7 +6,9 @@
 
 use std::collections::HashMap;
 
-use kestrel_shared::{BranchPoint, Conversation, ConversationId, Message, MessageId};
+use kestrel_shared::{
+    BranchPoint, Conversation, ConversationId, ConversationView, Message, MessageId,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreError;
@@ -141,6 +143,17 @@ pub fn child_count(conn: &Connection, message: MessageId) -> Result<i64, StoreEr
         [message.to_string()],
         |row| row.get(0),
     )?)
+}
+
+/// A conversation with its active branch and where that branch forks.
+pub fn view(conn: &Connection, conversation: Conversation) -> Result<ConversationView, StoreError> {
+    let messages = queries::active_path(conn, &conversation)?;
+    let branches = branch_points(conn, conversation.id, &messages)?;
+    Ok(ConversationView {
+        conversation,
+        messages,
+        branches,
+    })
 }
 
 #[cfg(test)]

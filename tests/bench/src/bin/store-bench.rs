@@ -20,7 +20,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Parser;
 use kestrel_bench::words::{Words, long_tail_word};
-use kestrel_server::store::{queries, schema, search};
+use kestrel_server::store::{queries, schema, search, tree};
 use kestrel_shared::{
     ContentBlock, ConversationId, ConversationView, Message, MessageId, MessageStatus, Role,
     SearchQuery, SearchScope, Timestamp,
@@ -235,12 +235,7 @@ fn search_benchmarks(conn: &Connection, rounds: usize) -> anyhow::Result<Vec<Que
             None,
         ),
         ("common terms", common.clone(), SearchScope::Messages, None),
-        (
-            "terms in most messages",
-            most,
-            SearchScope::Messages,
-            None,
-        ),
+        ("terms in most messages", most, SearchScope::Messages, None),
         (
             "several words, phrases, prefixes",
             mixed,
@@ -338,11 +333,7 @@ fn open_benchmark(conn: &Connection, runs: usize) -> anyhow::Result<(Latency, us
     let id: ConversationId = id.parse()?;
     let open = || -> anyhow::Result<ConversationView> {
         let conversation = queries::get_conversation(conn, id)?;
-        let messages = queries::active_path(conn, &conversation)?;
-        Ok(ConversationView {
-            conversation,
-            messages,
-        })
+        Ok(tree::view(conn, conversation)?)
     };
     let view = open()?;
     let mut samples = Vec::new();
