@@ -1,6 +1,10 @@
-//! Command-line handling for the native `kestrel` binary: parse flags,
-//! start logging and the backend, then run the desktop window or the web
-//! server. Each subcommand lives in its own file beside this one.
+//! Command-line handling for the native `kestrel` binary: parse flags, then
+//! run print mode (`-p`), the web server, or hand over to the desktop
+//! window. Each subcommand lives in its own file beside this one.
+//!
+//! This binary never links the desktop stack: the window is the sibling
+//! binary `kestrel-desktop`, which `kestrel` execs (see [`desktop`]). Print
+//! mode thus starts as fast as a plain Rust program (BENCHMARKS.md).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,15 +14,28 @@ use kestrel_server::config::Config;
 use kestrel_server::secrets::KeyStore;
 use kestrel_server::{Backend, logging};
 
+mod desktop;
+mod print;
 mod serve;
 
 /// Kestrel: a fast, private AI assistant.
+///
+/// With -p, sends one message and prints the reply (print mode); otherwise
+/// opens the desktop window, or serves the web UI when there is no display.
 #[derive(Debug, Parser)]
-#[command(name = "kestrel", version, about)]
+#[command(
+    name = "kestrel",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     /// Where conversations, settings and logs are kept [env: KESTREL_DATA_DIR]
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    print: print::PrintArgs,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -33,13 +50,28 @@ enum Command {
         port: Option<u16>,
     },
     /// Open the desktop window (the default when a display is available).
-    #[cfg(feature = "desktop")]
     Desktop,
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::resolve(cli.data_dir) {
+    if cli.print.print {
+        return print::run(cli.print, cli.data_dir);
+    }
+    match cli.command {
+        Some(Command::Serve { port }) => with_backend(cli.data_dir, |()| serve::serve(port)),
+        Some(Command::Desktop) => desktop::exec(cli.data_dir.as_deref()),
+        None if desktop::available() => desktop::exec(cli.data_dir.as_deref()),
+        None => with_backend(cli.data_dir, |()| {
+            println!("No display found; serving the web UI instead.");
+            serve::serve(None)
+        }),
+    }
+}
+
+/// Starts logging and the backend, installs it, then runs `then`.
+fn with_backend(data_dir: Option<PathBuf>, then: impl FnOnce(()) -> ExitCode) -> ExitCode {
+    let config = match Config::resolve(data_dir) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("kestrel: {error}");
@@ -47,7 +79,7 @@ pub fn main() -> ExitCode {
         }
     };
     let _log_guard = logging::init(&config.log_dir());
-    let backend = match Backend::open(config, KeyStore::from_env()) {
+    let backend = match Backend::open(config, key_store()) {
         Ok(backend) => backend,
         Err(error) => {
             tracing::error!("{error}");
@@ -56,38 +88,10 @@ pub fn main() -> ExitCode {
         }
     };
     Backend::install(backend);
-
-    match cli.command {
-        Some(Command::Serve { port }) => serve::serve(port),
-        #[cfg(feature = "desktop")]
-        Some(Command::Desktop) => desktop(),
-        #[cfg(feature = "desktop")]
-        None if has_display() => desktop(),
-        None => {
-            println!("No display found; serving the web UI instead.");
-            serve::serve(None)
-        }
-    }
+    then(())
 }
 
-/// Whether a desktop window can open here.
-#[cfg(feature = "desktop")]
-fn has_display() -> bool {
-    if cfg!(any(
-        target_os = "linux",
-        target_os = "freebsd",
-        target_os = "openbsd"
-    )) {
-        std::env::var_os("DISPLAY").is_some_and(|v| !v.is_empty())
-            || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|v| !v.is_empty())
-    } else {
-        true
-    }
-}
-
-#[cfg(feature = "desktop")]
-fn desktop() -> ExitCode {
-    tracing::info!("opening the desktop window");
-    kestrel_app::desktop::launch(kestrel_app::App);
-    ExitCode::SUCCESS
+/// Where API keys come from: the environment, then the stored key.
+fn key_store() -> KeyStore {
+    KeyStore::from_env()
 }
