@@ -333,7 +333,15 @@ fn failing(stack: &Stack, reply: Option<Reply>, env: &[(&str, &str)]) -> (Option
 #[test]
 fn each_error_kind_exits_with_its_code_and_says_why_on_stderr() {
     let stack = Stack::new();
-    let cases: Vec<(&str, Option<Reply>, Vec<(&str, &str)>, i32, &str)> = vec![
+    // (case, queued reply, environment, exit code, stderr says)
+    type Case = (
+        &'static str,
+        Option<Reply>,
+        Vec<(&'static str, &'static str)>,
+        i32,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "no key",
             None,
