@@ -442,9 +442,12 @@ async fn stream_reply(
             Some(Ok(event)) => event,
         };
         let ui_event = match event {
-            CompletionEvent::Started { model, .. } => {
-                reply.model = model;
-                None
+            CompletionEvent::Started { message_id, model } => {
+                reply.model.clone_from(&model);
+                Some(ChatEvent::ProviderMessage {
+                    id: message_id,
+                    model,
+                })
             }
             CompletionEvent::Text { index, text } => {
                 let index = index + reply.index_base;

@@ -118,9 +118,9 @@ pub struct KeyStore {
 const ENV_VARS: [&str; 2] = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"];
 
 impl KeyStore {
-    /// The environment and the OS credential store. Blocking: reads the
-    /// Anthropic key from the store once, so call it before the UI starts
-    /// (or on a blocking thread).
+    /// The environment and the OS credential store. Blocking: unless the
+    /// environment has it, reads the Anthropic key from the store once, so
+    /// call it before the UI starts (or on a blocking thread).
     pub fn open() -> Self {
         Self::with_keychain(
             |name| std::env::var(name).ok(),
@@ -160,7 +160,11 @@ impl KeyStore {
             keychain: Some(keychain),
             state: RwLock::default(),
         };
-        store.load_blocking(&ProviderKeyId::Anthropic);
+        // The environment wins, so with the key there the keychain is read
+        // only when asked (print mode starts without a D-Bus round trip).
+        if !store.env.contains_key(ProviderKeyId::Anthropic.env_var()) {
+            store.load_blocking(&ProviderKeyId::Anthropic);
+        }
         store
     }
 

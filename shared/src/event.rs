@@ -87,6 +87,12 @@ pub enum ChatEvent {
         user_message: Message,
         assistant_message_id: MessageId,
     },
+    /// The provider accepted the request: its id for the reply (`msg_…`)
+    /// and the model that answers.
+    ProviderMessage {
+        id: String,
+        model: String,
+    },
     /// More reply text for content block `index`.
     TextDelta {
         index: u32,

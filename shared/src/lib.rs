@@ -19,6 +19,7 @@
 //! assert_eq!(ContentBlock::text("hi").as_text(), Some("hi"));
 //! ```
 
+mod api_message;
 mod conversation;
 mod error;
 mod event;
@@ -29,6 +30,7 @@ mod search;
 mod settings;
 mod tree;
 
+pub use api_message::{ApiMessage, ReplyAssembler};
 pub use conversation::{Conversation, ConversationView, SendMessage, Timestamp};
 pub use error::{ErrorKind, KestrelError};
 pub use event::{AgentState, ChatEvent, StopReason, ToolCallEvent, Usage};

@@ -10,6 +10,10 @@
 //!   prints `FIRST_PAINT` once it is ready and painted, and optionally
 //!   streams a reply and reports what that cost the DOM.
 //! - `fill-db`: a Kestrel database with many stored conversations.
+//! - `stream-bench`: the streaming client benchmark: `kestrel -p`, the
+//!   official Python and TypeScript SDKs and `stream-floor` (the least a
+//!   Rust client can do) against the mock server; see
+//!   `tests/bench/stream-bench.sh`.
 //! - `desktop-bench`: the runner. Starts Xvfb, the mock Anthropic server and
 //!   the apps, measures cold start, memory and streaming, and writes
 //!   `target/bench/desktop.json`.
@@ -17,11 +21,13 @@
 //! `tests/bench/web-bundle-size.sh` measures the web bundle.
 //!
 //! The modules: [`window`] (the launch code and the in-page probes the
-//! paint binaries share), [`words`] (deterministic realistic text),
+//! paint binaries share), [`child`] (a child's own CPU time and peak RSS
+//! from `wait4`), [`words`] (deterministic realistic text),
 //! [`procs`] (reading `/proc`), [`run`] (spawning, timing and killing one
 //! app), [`xvfb`] (a private X server), [`session_bus`] (a private D-Bus
 //! session bus) and [`stats`] (medians).
 
+pub mod child;
 pub mod procs;
 pub mod run;
 pub mod session_bus;

@@ -217,4 +217,8 @@ pub struct RecordedRequest {
     /// The body parsed as JSON; `null` when empty, a JSON string holding the
     /// raw text when it is not valid JSON.
     pub body: serde_json::Value,
+    /// When the request's head reached the server, in microseconds since
+    /// the Unix epoch (benchmarks time launch → request with it).
+    #[serde(default)]
+    pub received_unix_micros: u64,
 }

@@ -187,6 +187,11 @@ fn router(shared: Arc<Shared>) -> Router {
 /// Records the request (outside `/_mock/`), and stamps the response with
 /// its `request-id`.
 async fn record(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let received_unix_micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
+        });
     let request_id = new_id("req_");
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
@@ -209,6 +214,7 @@ async fn record(State(shared): State<Arc<Shared>>, request: Request, next: Next)
             path: parts.uri.path().to_owned(),
             headers: header_map(&parts.headers),
             body: recorded_body(&bytes),
+            received_unix_micros,
         };
         lock(&shared.requests).push(recorded);
     }

@@ -1,0 +1,182 @@
+//! `stream-floor`: the floor of the streaming benchmark. The least a
+//! client can do to print a streamed Messages API reply: one blocking
+//! socket, a hand-written HTTP/1.1 request, chunked decoding, SSE lines,
+//! `serde_json` on each `data:` line (borrowing where it can), and the
+//! text deltas written to stdout once per socket read. No async runtime,
+//! no TLS (loopback `http://` only), no persistence.
+//!
+//! Usage: `ANTHROPIC_BASE_URL=http://127.0.0.1:PORT ANTHROPIC_API_KEY=KEY
+//! stream-floor PROMPT [MODEL]`. Exits 0 after `message_stop`, 1 on any
+//! error (message on stderr).
+
+use std::borrow::Cow;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    delta: Option<Delta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("stream-floor: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let base = std::env::var("ANTHROPIC_BASE_URL").context("ANTHROPIC_BASE_URL is not set")?;
+    let key = std::env::var("ANTHROPIC_API_KEY").context("ANTHROPIC_API_KEY is not set")?;
+    let mut args = std::env::args().skip(1);
+    let prompt = args.next().context("usage: stream-floor PROMPT [MODEL]")?;
+    let model = args
+        .next()
+        .unwrap_or_else(|| "claude-sonnet-4-5".to_owned());
+    let host = base
+        .strip_prefix("http://")
+        .context("only http:// base URLs")?
+        .trim_end_matches('/');
+
+    let body = serde_json::to_vec(&serde_json::json!({
+        "model": model,
+        "max_tokens": 8192,
+        "stream": true,
+        "messages": [{"role": "user", "content": prompt}],
+    }))?;
+    let mut socket = TcpStream::connect(host).with_context(|| format!("connect {host}"))?;
+    socket.set_nodelay(true)?;
+    let head = format!(
+        "POST /v1/messages HTTP/1.1\r\nhost: {host}\r\nx-api-key: {key}\r\n\
+         anthropic-version: 2023-06-01\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let mut request = head.into_bytes();
+    request.extend_from_slice(&body);
+    socket.write_all(&request)?;
+
+    let mut reader = Reader::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut out = Vec::with_capacity(64 * 1024);
+    let mut stdout = std::io::stdout().lock();
+    loop {
+        let n = socket.read(&mut buf)?;
+        if n == 0 {
+            bail!("the stream ended before message_stop");
+        }
+        let done = reader.push(&buf[..n], &mut out)?;
+        if !out.is_empty() {
+            stdout.write_all(&out)?;
+            stdout.flush()?;
+            out.clear();
+        }
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// Response head, then chunked body, then SSE lines.
+#[derive(Default)]
+struct Reader {
+    head_done: bool,
+    chunked: bool,
+    /// Raw bytes not yet decoded (head or chunk framing).
+    raw: Vec<u8>,
+    /// Decoded body bytes not yet split into lines.
+    sse: Vec<u8>,
+}
+
+impl Reader {
+    /// Takes in bytes from the socket; appends text deltas to `out`.
+    /// Returns whether `message_stop` arrived.
+    fn push(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> anyhow::Result<bool> {
+        self.raw.extend_from_slice(bytes);
+        if !self.head_done {
+            let Some(end) = find(&self.raw, b"\r\n\r\n") else {
+                return Ok(false);
+            };
+            let head = std::str::from_utf8(&self.raw[..end])?.to_ascii_lowercase();
+            if !head.starts_with("http/1.1 200") {
+                bail!("{}", head.lines().next().unwrap_or_default());
+            }
+            self.chunked = head.contains("transfer-encoding: chunked");
+            self.raw.drain(..end + 4);
+            self.head_done = true;
+        }
+        if self.chunked {
+            self.unchunk()?;
+        } else {
+            self.sse.append(&mut self.raw);
+        }
+        self.lines(out)
+    }
+
+    /// Moves every complete chunk from `raw` to `sse`.
+    fn unchunk(&mut self) -> anyhow::Result<()> {
+        let mut pos = 0;
+        while let Some(line_end) = find(&self.raw[pos..], b"\r\n") {
+            let size_text = std::str::from_utf8(&self.raw[pos..pos + line_end])?;
+            let size_text = size_text.split(';').next().unwrap_or_default().trim();
+            let size = usize::from_str_radix(size_text, 16).context("chunk size")?;
+            let data = pos + line_end + 2;
+            if self.raw.len() < data + size + 2 {
+                break;
+            }
+            self.sse.extend_from_slice(&self.raw[data..data + size]);
+            pos = data + size + 2;
+            if size == 0 {
+                break;
+            }
+        }
+        self.raw.drain(..pos);
+        Ok(())
+    }
+
+    /// Parses every complete SSE line in `sse`.
+    fn lines(&mut self, out: &mut Vec<u8>) -> anyhow::Result<bool> {
+        let mut pos = 0;
+        let mut stopped = false;
+        while let Some(end) = memchr::memchr(b'\n', &self.sse[pos..]) {
+            let line = &self.sse[pos..pos + end];
+            pos += end + 1;
+            let Some(data) = line.strip_prefix(b"data:") else {
+                continue;
+            };
+            let event: Event = serde_json::from_slice(data)?;
+            match event.kind.as_ref() {
+                "content_block_delta" => {
+                    if let Some(text) = event.delta.and_then(|d| d.text) {
+                        out.extend_from_slice(text.as_bytes());
+                    }
+                }
+                "message_stop" => stopped = true,
+                "error" => bail!("error event: {}", String::from_utf8_lossy(data)),
+                _ => {}
+            }
+        }
+        self.sse.drain(..pos);
+        Ok(stopped)
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(haystack, needle)
+}
