@@ -49,6 +49,17 @@ impl Backend {
     /// environment. Blocking: call it before the UI starts, or from a
     /// blocking thread.
     pub fn open(config: Config, keys: KeyStore) -> Result<Arc<Self>, StartError> {
+        let client = AnthropicClient::new(&config.base_url)?;
+        Self::open_with_client(config, keys, client)
+    }
+
+    /// [`Backend::open`] with a provider client set up by the caller (tests
+    /// set its retry policy and clock).
+    pub fn open_with_client(
+        config: Config,
+        keys: KeyStore,
+        client: AnthropicClient,
+    ) -> Result<Arc<Self>, StartError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
@@ -62,7 +73,6 @@ impl Backend {
             );
         }
         let store = Store::from_connection(conn);
-        let client = AnthropicClient::new(&config.base_url)?;
         tracing::info!(data_dir = %config.data_dir.display(), base_url = %config.base_url, "backend ready");
         Ok(Arc::new(Self {
             config,

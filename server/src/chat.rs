@@ -106,12 +106,12 @@ impl Backend {
         let turn = Turn {
             id: TurnId::from_uuid(queries::new_uuid()),
             assistant_id: MessageId::from_uuid(queries::new_uuid()),
-            request: CompletionRequest {
-                model: conversation.model.clone(),
-                system: conversation.system_prompt.clone(),
-                messages: request_messages(&history),
-                max_tokens: self.config.max_tokens,
-            },
+            request: CompletionRequest::new(
+                conversation.model.clone(),
+                conversation.system_prompt.clone(),
+                request_messages(&history),
+                self.config.max_tokens,
+            ),
             conversation,
             user_message,
             key,
@@ -426,10 +426,26 @@ async fn stream_reply(
                 reply.usage = usage;
                 Some(ChatEvent::Usage { usage })
             }
-            CompletionEvent::Stopped { stop_reason } => {
+            CompletionEvent::Stopped { stop_reason, .. } => {
                 reply.stop_reason = stop_reason;
                 None
             }
+            CompletionEvent::ToolUseStarted { id, name, .. } => {
+                Some(ChatEvent::ToolCall(ToolCallEvent::Started { id, name }))
+            }
+            CompletionEvent::Retrying {
+                attempt,
+                delay,
+                error,
+            } => {
+                tracing::info!(attempt, ?delay, kind = ?error.kind, "provider busy; retrying");
+                None
+            }
+            CompletionEvent::ToolInputInvalid { name, error, .. } => {
+                tracing::warn!(%name, %error, "the model sent tool input that is not JSON");
+                None
+            }
+            CompletionEvent::Citation { .. } | CompletionEvent::Unknown { .. } => None,
         };
         if let Some(ui_event) = ui_event
             && !emit(tx, ui_event).await

@@ -7,7 +7,8 @@
 //! the server functions, which is what the wasm UI links.
 //!
 //! Layers point one way: [`sse`] (framing) → [`anthropic`] (wire format and
-//! client) → [`llm`] (provider-neutral events) → [`chat`] (the turn) →
+//! client) → [`llm`] (provider-neutral events) and [`provider`] (the
+//! provider trait, retries, models, prices) → [`chat`] (the turn) →
 //! [`api`] (server functions). [`store`], [`secrets`] and [`config`] are
 //! leaves.
 
@@ -25,6 +26,8 @@ pub mod config;
 pub mod llm;
 #[cfg(feature = "server")]
 pub mod logging;
+#[cfg(feature = "server")]
+pub mod provider;
 #[cfg(feature = "server")]
 pub mod secrets;
 #[cfg(feature = "server")]

@@ -72,6 +72,13 @@ impl SseDecoder {
         self.line.extend_from_slice(chunk);
     }
 
+    /// Bytes held for the event being built (its unfinished line and its
+    /// data so far). Callers cap it so that one endless event cannot take
+    /// all memory.
+    pub fn pending_len(&self) -> usize {
+        self.line.len() + self.data.len() + self.event.len()
+    }
+
     /// Ends the stream: a final event that was not followed by a blank line
     /// is still dispatched, as long as its last line was complete or
     /// non-empty.

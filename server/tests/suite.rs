@@ -1,5 +1,9 @@
 //! One behaviour per file.
 
+mod bad_input;
 mod client;
 mod common;
+mod conformance;
+mod fake_clock;
+mod retry;
 mod turns;
