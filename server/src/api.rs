@@ -15,6 +15,10 @@
 //! framework's typed stream decoder assumes every network chunk holds whole
 //! frames, which large events and real networks break.)
 
+mod models;
+
+pub use models::{list_models, prices, set_conversation_model};
+
 use bytes::Bytes;
 use dioxus::fullstack::Streaming;
 use dioxus::prelude::*;

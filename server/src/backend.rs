@@ -12,8 +12,11 @@ use kestrel_shared::{
 };
 use tokio_util::sync::CancellationToken;
 
+mod models;
+
 use crate::anthropic::AnthropicClient;
 use crate::config::Config;
+use crate::provider::pricing::Pricing;
 use crate::secrets::{ApiKey, KeyStore};
 use crate::store::{Store, StoreError, queries, schema};
 
@@ -42,6 +45,9 @@ pub struct Backend {
     pub(crate) keys: KeyStore,
     pub(crate) client: AnthropicClient,
     pub(crate) turns: Mutex<HashMap<TurnId, CancellationToken>>,
+    /// The provider's model list, once fetched.
+    pub(crate) models: Mutex<Option<Vec<kestrel_shared::ModelInfo>>>,
+    pub(crate) pricing: Arc<Pricing>,
 }
 
 impl Backend {
@@ -73,6 +79,7 @@ impl Backend {
             );
         }
         let store = Store::from_connection(conn);
+        let config_data_dir = config.data_dir.clone();
         tracing::info!(data_dir = %config.data_dir.display(), base_url = %config.base_url, "backend ready");
         Ok(Arc::new(Self {
             config,
@@ -80,6 +87,8 @@ impl Backend {
             keys,
             client,
             turns: Mutex::new(HashMap::new()),
+            models: Mutex::new(None),
+            pricing: Arc::new(Pricing::new(&config_data_dir)),
         }))
     }
 

@@ -110,7 +110,7 @@ impl Backend {
                 conversation.model.clone(),
                 conversation.system_prompt.clone(),
                 request_messages(&history),
-                self.config.max_tokens,
+                self.max_tokens_for(&conversation.model),
             ),
             conversation,
             user_message,

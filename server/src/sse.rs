@@ -40,6 +40,10 @@ impl SseDecoder {
 
     /// Feeds the next chunk and pushes every event it completes onto `out`.
     pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<SseEvent>) {
+        if chunk.is_empty() {
+            // An empty read must not forget a pending CR.
+            return;
+        }
         if self.after_cr {
             self.after_cr = false;
             if let [b'\n', rest @ ..] = chunk {
@@ -221,6 +225,11 @@ mod tests {
         let input = b"data: a\r\n\r\ndata: b\r\n\r\n";
         assert_eq!(
             decode_in_chunks(input, &[8, 10]),
+            vec![ev("", "a"), ev("", "b")]
+        );
+        // An empty chunk between the CR and its LF changes nothing.
+        assert_eq!(
+            decode_in_chunks(input, &[8, 8, 10]),
             vec![ev("", "a"), ev("", "b")]
         );
     }

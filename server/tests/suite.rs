@@ -5,5 +5,6 @@ mod client;
 mod common;
 mod conformance;
 mod fake_clock;
+mod models;
 mod retry;
 mod turns;

@@ -56,6 +56,20 @@ pub struct Cost {
     pub cache_read: f64,
 }
 
+/// Prices by model id prefix, as the backend's price table lists them.
+pub type PriceList = std::collections::BTreeMap<String, Price>;
+
+/// The price of `model` in `prices`: the entry whose key is the longest
+/// prefix of the model id, so `claude-sonnet-4` prices
+/// `claude-sonnet-4-5-20250929`.
+pub fn price_for(prices: &PriceList, model: &str) -> Option<Price> {
+    prices
+        .iter()
+        .filter(|(prefix, _)| model.starts_with(prefix.as_str()))
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map(|(_, price)| *price)
+}
+
 impl Price {
     /// The cost of `usage` at these prices.
     pub fn cost(&self, usage: &Usage) -> Cost {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use kestrel_shared::Price;
+use kestrel_shared::{Price, PriceList, price_for};
 use serde::Deserialize;
 
 const BUILT_IN: &str = include_str!("prices.json");
@@ -51,11 +51,12 @@ impl PriceTable {
 
     /// The price of `model`: the entry with the longest prefix of its id.
     pub fn price(&self, model: &str) -> Option<Price> {
-        self.models
-            .iter()
-            .filter(|(prefix, _)| model.starts_with(prefix.as_str()))
-            .max_by_key(|(prefix, _)| prefix.len())
-            .map(|(_, price)| *price)
+        price_for(&self.models, model)
+    }
+
+    /// Every entry.
+    pub fn list(&self) -> PriceList {
+        self.models.clone()
     }
 }
 
@@ -78,6 +79,11 @@ impl Pricing {
     /// The price of `model` as the table stands now. Blocking (one `stat`,
     /// and a read when the file changed).
     pub fn price(&self, model: &str) -> Option<Price> {
+        self.table().price(model)
+    }
+
+    /// The whole table as it stands now. Blocking, like [`Pricing::price`].
+    pub fn table(&self) -> PriceTable {
         let modified = std::fs::metadata(&self.path)
             .and_then(|m| m.modified())
             .ok();
@@ -95,7 +101,7 @@ impl Pricing {
             };
             *cache = (modified, table);
         }
-        cache.1.price(model)
+        cache.1.clone()
     }
 }
 
