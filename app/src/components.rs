@@ -6,16 +6,22 @@ mod chat;
 mod composer;
 mod error_banner;
 mod messages;
+mod model_picker;
 mod settings;
 mod sidebar;
+mod thinking;
+mod usage;
 
 pub use app::App;
 pub use chat::ChatPane;
 pub use composer::Composer;
 pub use error_banner::ErrorBanner;
 pub use messages::{MessageList, MessageView, StreamingMessage};
+pub use model_picker::ModelPicker;
 pub use settings::SettingsDialog;
 pub use sidebar::Sidebar;
+pub use thinking::LiveThinking;
+pub use usage::{ConversationUsage, MessageUsage};
 
 #[cfg(test)]
 mod tests;

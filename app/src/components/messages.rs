@@ -50,6 +50,9 @@ pub fn MessageView(message: Message) -> Element {
             if let Some(badge) = badge {
                 span { class: "badge", "{badge}" }
             }
+            if let (Role::Assistant, Some(usage)) = (message.role, message.usage) {
+                super::MessageUsage { usage, model: message.model.clone() }
+            }
         }
     }
 }
