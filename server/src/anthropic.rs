@@ -22,22 +22,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
 use futures::future::BoxFuture;
 use kestrel_shared::ModelInfo;
 use reqwest::header::{HeaderMap, HeaderValue};
-use tokio::sync::mpsc;
 
 use crate::llm::{CompletionEvent, CompletionRequest, LlmError, Thinking, ToolChoice};
+use crate::provider::http::{
+    self, Attempt, BodyParser, EventSender, open_stream, read_body, run_with_retries,
+};
 use crate::provider::models::ModelsPage;
-use crate::provider::retry::{self, Clock, RetryPolicy, SystemClock};
+use crate::provider::retry::{Clock, RetryPolicy, SystemClock};
 use crate::provider::{CompletionStream, Provider};
 use crate::secrets::ApiKey;
 use crate::sse::{SseDecoder, SseEvent};
 use mapper::EventMapper;
 use wire::{
-    EPHEMERAL, ErrorResponse, MessagesRequest, OutputConfig, StreamEvent, SystemBlock, WireBlock,
-    WireMessage, WireThinking, WireTool, WireToolChoice,
+    EPHEMERAL, MessagesRequest, OutputConfig, StreamEvent, SystemBlock, WireBlock, WireMessage,
+    WireThinking, WireTool, WireToolChoice,
 };
 
 /// The API version every request declares.
@@ -49,8 +50,6 @@ pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 /// `ping` events while the model works, so real silences are short.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The largest error body read from a failed response.
-const MAX_ERROR_BODY: usize = 64 * 1024;
 /// The largest single stream event. Real events are small (a delta is a
 /// few bytes to a few KiB); a server tool result can be large but not this.
 pub const MAX_EVENT_BYTES: usize = 8 * 1024 * 1024;
@@ -183,9 +182,11 @@ impl AnthropicClient {
                 url: url.clone(),
                 source,
             })?;
-        let request_id = header_string(response.headers(), "request-id");
+        let request_id = http::request_id(response.headers());
         if !response.status().is_success() {
-            return Err(status_error(response, request_id, self.idle_timeout, &*self.clock).await);
+            return Err(
+                http::status_error(response, request_id, self.idle_timeout, &*self.clock).await,
+            );
         }
         let body = response.bytes().await.map_err(|source| LlmError::Connect {
             url: url.clone(),
@@ -373,230 +374,32 @@ fn auth_headers(key: &ApiKey) -> Result<HeaderMap, LlmError> {
     Ok(headers)
 }
 
-fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-/// Reads at most `limit` bytes of a body, giving up after `idle` of
-/// silence.
-async fn read_capped(response: reqwest::Response, limit: usize, idle: Duration) -> Vec<u8> {
-    let mut body = Vec::new();
-    let mut stream = response.bytes_stream();
-    while let Ok(Some(Ok(chunk))) = tokio::time::timeout(idle, stream.next()).await {
-        body.extend_from_slice(&chunk);
-        if body.len() >= limit {
-            body.truncate(limit);
-            break;
-        }
-    }
-    body
-}
-
-/// Builds the typed error for a non-2xx response.
-async fn status_error(
-    response: reqwest::Response,
-    request_id: Option<String>,
-    idle: Duration,
-    clock: &dyn Clock,
-) -> LlmError {
-    let status = response.status().as_u16();
-    let retry_after = retry::retry_after(response.headers(), clock.now());
-    let should_retry = retry::should_retry_header(response.headers());
-    let body = read_capped(response, MAX_ERROR_BODY, idle).await;
-    let (error_type, message, body_request_id) =
-        match serde_json::from_slice::<ErrorResponse>(&body) {
-            Ok(parsed) => (
-                parsed.error.error_type,
-                parsed.error.message,
-                parsed.request_id,
-            ),
-            Err(_) => (String::new(), snippet(&body, status), None),
-        };
-    tracing::warn!(status, %error_type, request_id = ?request_id, "provider returned an error");
-    LlmError::Status {
-        status,
-        error_type,
-        message,
-        request_id: request_id.or(body_request_id),
-        retry_after_secs: retry_after.map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0)),
-        retry_after,
-        should_retry,
-    }
-}
-
-/// The start of a body as readable text, for error messages.
-fn snippet(body: &[u8], status: u16) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(300)]);
-    let text: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if text.is_empty() {
-        format!("HTTP {status}")
-    } else {
-        text
-    }
-}
-
-/// How one attempt ended.
-enum Attempt {
-    /// The reply finished, or the reader went away.
-    Finished,
-    /// It failed; `shown` says whether any of the reply was sent on.
-    Failed { error: LlmError, shown: bool },
-}
-
-/// The reply task: attempts, retries, and the end of the stream. Ends when
-/// the reply ends, fails, or the [`CompletionStream`] is dropped.
-async fn run_reply(
-    client: AnthropicClient,
-    headers: HeaderMap,
-    body: Bytes,
-    tx: mpsc::Sender<Result<CompletionEvent, LlmError>>,
-) {
-    let mut retries = 0;
-    loop {
-        let outcome = tokio::select! {
-            () = tx.closed() => {
-                tracing::debug!("reply stream dropped by its reader; request stopped");
-                return;
-            }
-            outcome = attempt(&client, &headers, body.clone(), &tx) => outcome,
-        };
-        let (error, shown) = match outcome {
-            Attempt::Finished => return,
-            Attempt::Failed { error, shown } => (error, shown),
-        };
-        if shown || !client.retry.should_retry(&error, retries) {
-            let _ = tx.send(Err(error)).await;
-            return;
-        }
-        let delay = client.retry.delay(&error, retries);
-        retries += 1;
-        tracing::info!(retries, ?delay, %error, "retrying the request");
-        let notice = CompletionEvent::Retrying {
-            attempt: retries,
-            delay,
-            error: error.to_kestrel(),
-        };
-        if tx.send(Ok(notice)).await.is_err() {
-            return;
-        }
-        tokio::select! {
-            () = tx.closed() => return,
-            () = client.clock.sleep(delay) => {}
-        }
-    }
-}
-
-/// One request and its reply.
-async fn attempt(
-    client: &AnthropicClient,
-    headers: &HeaderMap,
-    body: Bytes,
-    tx: &mpsc::Sender<Result<CompletionEvent, LlmError>>,
-) -> Attempt {
-    let failed = |error| Attempt::Failed {
-        error,
-        shown: false,
-    };
+/// Sends the request and reads the reply, retrying per the client's
+/// policy. Ends when the reply ends, fails, or the stream is dropped.
+async fn run_reply(client: AnthropicClient, headers: HeaderMap, body: Bytes, tx: EventSender) {
+    let clock = Arc::clone(&client.clock);
     let url = format!("{}/v1/messages", client.base_url);
-    let send = client
-        .http
-        .post(&url)
-        .headers(headers.clone())
-        .header("anthropic-version", API_VERSION)
-        .header("content-type", "application/json")
-        .body(body)
-        .send();
-    let response = match tokio::time::timeout(client.idle_timeout, send).await {
-        Err(_) => {
-            return failed(LlmError::IdleTimeout {
-                secs: client.idle_timeout.as_secs(),
-            });
-        }
-        Ok(Err(source)) => return failed(LlmError::Connect { url, source }),
-        Ok(Ok(response)) => response,
-    };
-    let request_id = header_string(response.headers(), "request-id");
-    if !response.status().is_success() {
-        return failed(
-            status_error(response, request_id, client.idle_timeout, &*client.clock).await,
-        );
-    }
-    if let Some(error) = unexpected_body(&response) {
-        let snippet = snippet(&read_capped(response, 512, client.idle_timeout).await, 200);
-        return failed(LlmError::UnexpectedBody {
-            content_type: error,
-            snippet,
-            request_id,
-        });
-    }
-    tracing::debug!(request_id = ?request_id, "reply stream opened");
-    read_reply(response, request_id, client.idle_timeout, tx).await
-}
-
-/// Why a successful response's body cannot be an event stream, if it
-/// cannot: a compressed body (never asked for), or another content type.
-fn unexpected_body(response: &reqwest::Response) -> Option<String> {
-    let headers = response.headers();
-    let content_type = header_string(headers, "content-type").unwrap_or_default();
-    if let Some(encoding) = header_string(headers, "content-encoding")
-        && !encoding.trim().eq_ignore_ascii_case("identity")
-    {
-        return Some(format!("a {encoding}-compressed body"));
-    }
-    let essence = content_type.split(';').next().unwrap_or_default().trim();
-    if !content_type.is_empty() && !essence.eq_ignore_ascii_case("text/event-stream") {
-        return Some(essence.to_owned());
-    }
-    None
-}
-
-/// Reads one reply body into the channel.
-async fn read_reply(
-    response: reqwest::Response,
-    request_id: Option<String>,
-    idle_timeout: Duration,
-    tx: &mpsc::Sender<Result<CompletionEvent, LlmError>>,
-) -> Attempt {
-    let mut body = response.bytes_stream();
-    let mut parser = StreamParser::new(request_id);
-    let mut events = Vec::new();
-    let mut shown = false;
-    loop {
-        let result = match tokio::time::timeout(idle_timeout, body.next()).await {
-            Err(_) => Err(LlmError::IdleTimeout {
-                secs: idle_timeout.as_secs(),
-            }),
-            Ok(Some(Ok(chunk))) => {
-                tracing::trace!(bytes = chunk.len(), "reply chunk");
-                parser.feed(&chunk, &mut events)
-            }
-            Ok(Some(Err(error))) => {
-                tracing::warn!(error = %error, "reply body broke");
-                parser.finish(&mut events)
-            }
-            Ok(None) => parser.finish(&mut events),
-        };
-        for event in events.drain(..) {
-            shown |= event.is_content();
-            if tx.send(Ok(event)).await.is_err() {
-                return Attempt::Finished;
+    run_with_retries(client.retry, clock, tx.clone(), || {
+        let request = client
+            .http
+            .post(&url)
+            .headers(headers.clone())
+            .header("anthropic-version", API_VERSION)
+            .header("content-type", "application/json")
+            .body(body.clone());
+        let (client, url, tx) = (&client, &url, &tx);
+        async move {
+            match open_stream(request, url, client.idle_timeout, &*client.clock).await {
+                Ok((response, request_id)) => {
+                    tracing::debug!(request_id = ?request_id, "reply stream opened");
+                    let mut parser = StreamParser::new(request_id);
+                    read_body(response, &mut parser, client.idle_timeout, tx).await
+                }
+                Err(error) => Attempt::failed(error),
             }
         }
-        match result {
-            Err(error) => return Attempt::Failed { error, shown },
-            Ok(()) if parser.is_stopped() => return Attempt::Finished,
-            Ok(()) => {}
-        }
-    }
+    })
+    .await;
 }
 
 /// Bytes of a reply body in, [`CompletionEvent`]s out: SSE decoding, event
@@ -672,6 +475,20 @@ impl StreamParser {
         } else {
             Err(LlmError::EndedEarly)
         }
+    }
+}
+
+impl BodyParser for StreamParser {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<CompletionEvent>) -> Result<(), LlmError> {
+        StreamParser::feed(self, chunk, out)
+    }
+
+    fn finish(&mut self, out: &mut Vec<CompletionEvent>) -> Result<(), LlmError> {
+        StreamParser::finish(self, out)
+    }
+
+    fn is_stopped(&self) -> bool {
+        StreamParser::is_stopped(self)
     }
 }
 
@@ -862,14 +679,5 @@ mod tests {
         );
         assert_eq!(value["stop_sequences"], json!(["\n\nHuman:"]));
         assert!(value.get("temperature").is_none());
-    }
-
-    #[test]
-    fn snippets_are_one_readable_line() {
-        assert_eq!(
-            snippet(b"<html>\n  <body>Gateway\r\n</body>", 502),
-            "<html> <body>Gateway </body>"
-        );
-        assert_eq!(snippet(b"", 502), "HTTP 502");
     }
 }

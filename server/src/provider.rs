@@ -8,8 +8,10 @@
 //! [`pricing`] turns usage into money.
 //!
 //! Implementations: [`crate::anthropic::AnthropicClient`] (the Messages
-//! API).
+//! API) and [`crate::openai::OpenAiClient`] (Chat Completions, for OpenAI,
+//! Ollama, llama.cpp and vLLM).
 
+pub mod http;
 pub mod models;
 pub mod pricing;
 pub mod retry;

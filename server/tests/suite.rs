@@ -6,5 +6,6 @@ mod common;
 mod conformance;
 mod fake_clock;
 mod models;
+mod openai;
 mod retry;
 mod turns;

@@ -6,7 +6,8 @@
 //!
 //! The server speaks the real wire format (`POST /v1/messages` with or
 //! without SSE streaming, `GET /v1/models`, the real error bodies and
-//! headers), so Kestrel's client, its tests, its benchmarks and a person
+//! headers) and, for OpenAI-compatible clients, `POST /v1/chat/completions`
+//! (see `openai.rs`), playing the same scripted replies, so Kestrel's client, its tests, its benchmarks and a person
 //! without an API key can all point at it.
 //!
 //! ```no_run
@@ -109,6 +110,7 @@
 
 mod control;
 mod models;
+mod openai;
 mod reply;
 mod server;
 mod sse;

@@ -1,6 +1,8 @@
 //! `GET /v1/models` as the API serves it: newest first, paginated with
 //! `limit` (1–1000, default 20), `after_id` and `before_id`, every model
-//! with its limits and its `capabilities` object.
+//! with its limits and its `capabilities` object. A request with a bearer
+//! token and no `anthropic-version` gets OpenAI's shape instead
+//! (`{"object": "list", "data": [{"id", "object", "created", "owned_by"}]}`).
 //!
 //! The ids come from [`crate::MockConfig::models`]; the rest is derived so
 //! tests can steer it: an id containing `-4-6`, `-4-7` or `adaptive` lists
@@ -30,6 +32,13 @@ pub(crate) async fn list(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !headers.contains_key("anthropic-version") && bearer == Some(shared.api_key.as_str()) {
+        return openai_list(&shared.models);
+    }
     if let Some(response) = check_headers(&shared, &headers, &request_id) {
         return response;
     }
@@ -72,6 +81,16 @@ pub(crate) async fn list(
             "last_id": page.last(),
         }),
     )
+}
+
+/// The OpenAI-compatible form, for a client that sent a bearer token and
+/// no `anthropic-version`: ids only, no limits, no pages.
+fn openai_list(ids: &[String]) -> Response {
+    let data: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "object": "model", "created": 1_760_000_000, "owned_by": "kestrel-mock"}))
+        .collect();
+    json_response(StatusCode::OK, &json!({"object": "list", "data": data}))
 }
 
 /// One model object; `rank` is its place in the list (0 is newest).

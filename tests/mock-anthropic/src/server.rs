@@ -165,13 +165,17 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Debug, Clone)]
 pub(crate) struct RequestId(pub(crate) String);
 
-fn new_id(prefix: &str) -> String {
+pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::new_v4().simple())
 }
 
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/messages", post(messages).fallback(method_not_allowed))
+        .route(
+            "/v1/chat/completions",
+            post(crate::openai::chat_completions).fallback(method_not_allowed),
+        )
         .route(
             "/v1/models",
             get(crate::models::list).fallback(method_not_allowed),
@@ -400,7 +404,7 @@ fn parse_messages_request(body: &[u8]) -> Result<MessagesRequest, String> {
 
 /// The text of the last user message: its string content, or its text
 /// blocks joined by newlines.
-fn last_user_text(messages: &[Value]) -> String {
+pub(crate) fn last_user_text(messages: &[Value]) -> String {
     let Some(message) = messages
         .iter()
         .rev()
@@ -605,7 +609,10 @@ async fn answer(
 }
 
 /// Sets scripted response headers (replacing any of the same name).
-fn add_headers(response: &mut Response, headers: &BTreeMap<String, String>) -> Result<(), String> {
+pub(crate) fn add_headers(
+    response: &mut Response,
+    headers: &BTreeMap<String, String>,
+) -> Result<(), String> {
     for (name, value) in headers {
         let name = header::HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
         let value = HeaderValue::from_str(value).map_err(|e| e.to_string())?;

@@ -286,20 +286,20 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// Places the pacing pauses: the first-token delay before the first delta,
 /// the token interval before each later one.
-struct Pacer {
+pub(crate) struct Pacer {
     pacing: Pacing,
     started: bool,
 }
 
 impl Pacer {
-    fn new(pacing: Pacing) -> Self {
+    pub(crate) fn new(pacing: Pacing) -> Self {
         Self {
             pacing,
             started: false,
         }
     }
 
-    fn before_delta(&mut self, plan: &mut Plan) {
+    pub(crate) fn before_delta(&mut self, plan: &mut Plan) {
         let pause = if self.started {
             self.pacing.token_interval().unwrap_or_default()
         } else {
@@ -326,6 +326,11 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
+    /// Ends the body with an aborted connection instead of its end.
+    pub(crate) fn abort_at_end(&mut self) {
+        self.abort = true;
+    }
+
     /// A plan sending `bytes`, then aborting the connection.
     pub fn truncated(bytes: &[u8]) -> Self {
         let mut plan = Self::default();
@@ -347,7 +352,7 @@ impl Plan {
         self.push(&bytes[half..]);
     }
 
-    fn push(&mut self, bytes: &[u8]) {
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.current.extend_from_slice(bytes);
     }
 
@@ -358,7 +363,7 @@ impl Plan {
         }
     }
 
-    fn pause(&mut self, pause: Duration) {
+    pub(crate) fn pause(&mut self, pause: Duration) {
         if !pause.is_zero() {
             self.flush();
             self.segments.push(Segment::Pause(pause));
