@@ -17,7 +17,10 @@
 
 mod models;
 
-pub use models::{list_models, prices, set_conversation_model};
+pub use models::{
+    conversation_provider, list_models, prices, provider_models, set_conversation_model,
+    set_conversation_provider,
+};
 
 use bytes::Bytes;
 use dioxus::fullstack::Streaming;

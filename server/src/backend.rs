@@ -13,6 +13,9 @@ use kestrel_shared::{
 use tokio_util::sync::CancellationToken;
 
 mod models;
+mod providers;
+
+pub use providers::Providers;
 
 use crate::anthropic::AnthropicClient;
 use crate::config::Config;
@@ -48,6 +51,7 @@ pub struct Backend {
     /// The provider's model list, once fetched.
     pub(crate) models: Mutex<Option<Vec<kestrel_shared::ModelInfo>>>,
     pub(crate) pricing: Arc<Pricing>,
+    pub(crate) providers: Providers,
 }
 
 impl Backend {
@@ -59,13 +63,23 @@ impl Backend {
         Self::open_with_client(config, keys, client)
     }
 
-    /// [`Backend::open`] with a provider client set up by the caller (tests
-    /// set its retry policy and clock).
+    /// [`Backend::open`] with the Anthropic client set up by the caller
+    /// (tests set its retry policy and clock).
     pub fn open_with_client(
         config: Config,
         keys: KeyStore,
         client: AnthropicClient,
     ) -> Result<Arc<Self>, StartError> {
+        Self::open_with_providers(config, keys, Providers::from_env(client)?)
+    }
+
+    /// [`Backend::open`] with every provider client set up by the caller.
+    pub fn open_with_providers(
+        config: Config,
+        keys: KeyStore,
+        providers: Providers,
+    ) -> Result<Arc<Self>, StartError> {
+        let client = providers.anthropic.clone();
         std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
@@ -89,6 +103,7 @@ impl Backend {
             turns: Mutex::new(HashMap::new()),
             models: Mutex::new(None),
             pricing: Arc::new(Pricing::new(&config_data_dir)),
+            providers,
         }))
     }
 

@@ -26,14 +26,14 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 use kestrel_shared::{
     AgentState, ChatEvent, ContentBlock, Conversation, ErrorKind, KestrelError,
-    MAX_USER_MESSAGE_BYTES, Message, MessageId, MessageStatus, Role, SendMessage, StopReason,
-    ToolCallEvent, TurnId, Usage,
+    MAX_USER_MESSAGE_BYTES, Message, MessageId, MessageStatus, ProviderKind, Role, SendMessage,
+    StopReason, ToolCallEvent, TurnId, Usage,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::Backend;
-use crate::llm::{CompletionEvent, CompletionRequest, LlmError, RequestMessage};
+use crate::llm::{CompletionEvent, CompletionRequest, RequestMessage};
 use crate::secrets::ApiKey;
 use crate::store::{StoreError, queries};
 
@@ -65,7 +65,9 @@ struct Turn {
     user_message: Message,
     assistant_id: MessageId,
     request: CompletionRequest,
-    key: ApiKey,
+    provider: ProviderKind,
+    /// The provider's key (an OpenAI-compatible server may need none).
+    key: Option<ApiKey>,
 }
 
 impl Backend {
@@ -91,10 +93,8 @@ impl Backend {
                 ),
             ));
         }
-        let (key, _) = self
-            .keys
-            .active()
-            .ok_or_else(|| LlmError::MissingKey.to_kestrel())?;
+        let provider = self.conversation_provider(request.conversation_id).await?;
+        let key = self.provider_key(provider).map_err(|e| e.to_kestrel())?;
 
         let model = self.config.default_model.clone();
         let (conversation, user_message, history) = self
@@ -114,6 +114,7 @@ impl Backend {
             ),
             conversation,
             user_message,
+            provider,
             key,
         };
         let cancel = CancellationToken::new();
@@ -355,14 +356,9 @@ async fn stream_reply(
     cancel: &CancellationToken,
     tx: &mpsc::Sender<ChatEvent>,
 ) -> Outcome {
-    let mut stream = tokio::select! {
-        () = cancel.cancelled() => return Outcome::Cancelled,
-        () = tx.closed() => return Outcome::Cancelled,
-        result = backend.client.stream(&turn.key, &turn.request) => match result {
-            Ok(stream) => stream,
-            Err(error) => return Outcome::Failed(error.to_kestrel()),
-        },
-    };
+    let mut stream = backend
+        .provider(turn.provider)
+        .stream(turn.key.as_ref(), &turn.request);
     let mut state = AgentState::Thinking;
     let mut save_timer = tokio::time::interval(FLUSH_INTERVAL);
     save_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -38,4 +38,4 @@ pub mod sse;
 pub mod store;
 
 #[cfg(feature = "server")]
-pub use backend::{Backend, StartError};
+pub use backend::{Backend, Providers, StartError};

@@ -6,6 +6,46 @@ use serde::{Deserialize, Serialize};
 
 use crate::Usage;
 
+/// Which kind of provider a conversation talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ProviderKind {
+    /// The Anthropic Messages API (or a server compatible with it).
+    #[default]
+    Anthropic,
+    /// An OpenAI-compatible Chat Completions server: OpenAI, Ollama,
+    /// llama.cpp, vLLM.
+    #[serde(rename = "openai")]
+    OpenAi,
+}
+
+impl ProviderKind {
+    /// Every kind, in the order a picker lists them.
+    pub const ALL: [Self; 2] = [Self::Anthropic, Self::OpenAi];
+
+    /// The name stored and sent (`anthropic`, `openai`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Anthropic => "anthropic",
+            Self::OpenAi => "openai",
+        }
+    }
+
+    /// The kind stored as `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
+    /// A name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Anthropic => "Anthropic",
+            Self::OpenAi => "OpenAI-compatible",
+        }
+    }
+}
+
 /// How a model thinks, when asked to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,6 +154,18 @@ impl std::ops::AddAssign for Usage {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+
+    #[test]
+    fn provider_kinds_round_trip_by_name() {
+        for kind in ProviderKind::ALL {
+            assert_eq!(ProviderKind::from_name(kind.as_str()), Some(kind));
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::String(kind.as_str().into())
+            );
+        }
+        assert_eq!(ProviderKind::from_name("gemini"), None);
+    }
 
     #[test]
     fn cost_is_tokens_times_price_per_million() {

@@ -1,9 +1,9 @@
-//! Server functions for models and prices: the model picker's list, the
-//! switch of a conversation's model, and the price table the UI turns
-//! usage into cost with.
+//! Server functions for providers, models and prices: the model picker's
+//! list, a conversation's model and provider, and the price table the UI
+//! turns usage into cost with.
 
 use dioxus::prelude::*;
-use kestrel_shared::{Conversation, ConversationId, ModelInfo, PriceList};
+use kestrel_shared::{Conversation, ConversationId, ModelInfo, PriceList, ProviderKind};
 
 /// The provider's models, newest first (cached; `refresh` fetches again).
 /// Never fails: without a list the configured default model is listed.
@@ -28,4 +28,34 @@ pub async fn set_conversation_model(
 #[get("/api/v1/prices")]
 pub async fn prices() -> Result<PriceList, ServerFnError> {
     Ok(super::server::backend()?.prices().await)
+}
+
+/// The provider a conversation talks to (`None`: a new conversation, which
+/// uses the default).
+#[post("/api/v1/conversations/provider/get")]
+pub async fn conversation_provider(
+    id: Option<ConversationId>,
+) -> Result<ProviderKind, ServerFnError> {
+    super::server::backend()?
+        .conversation_provider(id)
+        .await
+        .map_err(super::server::to_server_error)
+}
+
+/// Makes a conversation talk to another provider from its next turn on.
+#[post("/api/v1/conversations/provider")]
+pub async fn set_conversation_provider(
+    id: ConversationId,
+    provider: ProviderKind,
+) -> Result<ProviderKind, ServerFnError> {
+    super::server::backend()?
+        .set_conversation_provider(id, provider)
+        .await
+        .map_err(super::server::to_server_error)
+}
+
+/// The models of one provider (empty when it lists none).
+#[post("/api/v1/providers/models")]
+pub async fn provider_models(provider: ProviderKind) -> Result<Vec<ModelInfo>, ServerFnError> {
+    Ok(super::server::backend()?.provider_models(provider).await)
 }

@@ -12,8 +12,9 @@ use super::StoreError;
 
 /// Every migration, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE conversations (
+    Migrations::new(vec![
+        M::up(
+            "CREATE TABLE conversations (
             id TEXT PRIMARY KEY NOT NULL,
             title TEXT NOT NULL DEFAULT '',
             system_prompt TEXT NOT NULL DEFAULT '',
@@ -43,7 +44,17 @@ pub fn migrations() -> Migrations<'static> {
             key TEXT PRIMARY KEY NOT NULL,
             value TEXT NOT NULL
         ) STRICT;",
-    )])
+        ),
+        // Which provider a conversation talks to, when not the default
+        // (Anthropic).
+        M::up(
+            "CREATE TABLE conversation_providers (
+            conversation_id TEXT PRIMARY KEY NOT NULL
+                REFERENCES conversations(id) ON DELETE CASCADE,
+            provider TEXT NOT NULL
+        ) STRICT;",
+        ),
+    ])
 }
 
 /// Opens the database at `path`, sets the connection up and migrates it.

@@ -206,3 +206,99 @@ async fn models_are_listed_in_the_openai_shape() {
     // No limits in this shape: the assumed ones fill in.
     assert_eq!(models[0].context_window, 200_000);
 }
+
+/// A backend whose OpenAI-compatible provider is the mock, with no
+/// Anthropic key at all.
+fn openai_backend(
+    dir: &std::path::Path,
+    base_url: &str,
+) -> std::sync::Arc<kestrel_server::Backend> {
+    use kestrel_server::anthropic::AnthropicClient;
+    use kestrel_server::secrets::{ApiKey, KeyStore};
+    kestrel_server::Backend::open_with_providers(
+        super::common::config(dir, base_url),
+        KeyStore::new(None),
+        kestrel_server::Providers {
+            anthropic: AnthropicClient::new(base_url)
+                .unwrap()
+                .with_retry(RetryPolicy::never()),
+            openai: client(base_url),
+            openai_key: ApiKey::new(KEY),
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_conversation_can_talk_to_the_openai_compatible_provider() {
+    use kestrel_shared::{ChatEvent, ProviderKind, SendMessage};
+    let server = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let backend = openai_backend(dir.path(), &server.base_url());
+    let conversation = backend.create_conversation().await.unwrap();
+    assert_eq!(
+        backend
+            .conversation_provider(Some(conversation.id))
+            .await
+            .unwrap(),
+        ProviderKind::Anthropic
+    );
+    // Anthropic has no key here: refused before anything is saved.
+    let refused = backend
+        .send_message(SendMessage {
+            conversation_id: Some(conversation.id),
+            text: "hello".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::NoApiKey);
+
+    backend
+        .set_conversation_provider(conversation.id, ProviderKind::OpenAi)
+        .await
+        .unwrap();
+    server.push_reply(Reply::text("Served by chat completions."));
+    let events = super::common::collect(
+        backend
+            .send_message(SendMessage {
+                conversation_id: Some(conversation.id),
+                text: "hello".into(),
+            })
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        super::common::streamed_text(&events),
+        "Served by chat completions."
+    );
+    let Some(ChatEvent::Done { message, .. }) = events.last() else {
+        panic!("{events:?}");
+    };
+    assert!(message.usage.is_some_and(|u| u.output_tokens > 0));
+    assert_eq!(
+        server.requests().last().unwrap().path,
+        "/v1/chat/completions"
+    );
+
+    // The choice survives a restart.
+    drop(backend);
+    let backend = openai_backend(dir.path(), &server.base_url());
+    assert_eq!(
+        backend
+            .conversation_provider(Some(conversation.id))
+            .await
+            .unwrap(),
+        ProviderKind::OpenAi
+    );
+    let models = backend.provider_models(ProviderKind::OpenAi).await;
+    assert_eq!(models.len(), 2);
+    let unknown = backend
+        .set_conversation_provider(
+            "01890a5d-ac96-774b-bcce-b302099a8058".parse().unwrap(),
+            ProviderKind::OpenAi,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.kind, ErrorKind::BadInput);
+}
