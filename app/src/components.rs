@@ -8,10 +8,13 @@ mod composer;
 mod error_banner;
 mod export_menu;
 mod messages;
+mod model_picker;
 mod notice;
 mod search;
 mod settings;
 mod sidebar;
+mod thinking;
+mod usage;
 
 pub use app::App;
 pub use branch_nav::MessageTools;
@@ -20,10 +23,13 @@ pub use composer::Composer;
 pub use error_banner::ErrorBanner;
 pub use export_menu::ExportMenu;
 pub use messages::{MessageList, MessageView, StreamingMessage};
+pub use model_picker::ModelPicker;
 pub use notice::StartupNotice;
 pub use search::SearchBox;
 pub use settings::SettingsDialog;
 pub use sidebar::Sidebar;
+pub use thinking::LiveThinking;
+pub use usage::{ConversationUsage, MessageUsage};
 
 #[cfg(test)]
 mod tests;

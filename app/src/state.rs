@@ -50,6 +50,8 @@ pub struct ChatState {
     pub turn: Signal<Option<LiveTurn>>,
     /// The reply text arriving now (read only by `StreamingMessage`).
     pub live_text: Signal<String>,
+    /// The thinking arriving now (read only by `LiveThinking`).
+    pub live_thinking: Signal<String>,
     pub draft: Signal<String>,
     pub error: Signal<Option<KestrelError>>,
     pub settings: Signal<Settings>,
@@ -92,6 +94,7 @@ impl ChatState {
             branches: Signal::new(Vec::new()),
             turn: Signal::new(None),
             live_text: Signal::new(String::new()),
+            live_thinking: Signal::new(String::new()),
             draft: Signal::new(String::new()),
             error: Signal::new(None),
             settings: Signal::new(Settings::default()),
@@ -257,6 +260,7 @@ pub fn send(mut state: ChatState) {
     state.draft.set(String::new());
     state.error.set(None);
     state.live_text.set(String::new());
+    state.live_thinking.set(String::new());
     state.turn.set(Some(LiveTurn {
         turn_id: None,
         conversation_id,
@@ -278,6 +282,7 @@ pub fn send(mut state: ChatState) {
         };
         state.turn.set(None);
         state.live_text.set(String::new());
+        state.live_thinking.set(String::new());
         if let TurnEnd::Failed { error, reply_saved } = outcome {
             // Nothing was answered: give the text back so it can be sent again.
             if !reply_saved && state.draft.peek().is_empty() {
@@ -323,6 +328,7 @@ pub(crate) enum TurnEnd {
 /// Applies a turn's events until its terminal event.
 pub(crate) async fn follow_turn(mut state: ChatState, mut stream: api::EventReader) -> TurnEnd {
     let mut pending = String::new();
+    let mut pending_thinking = String::new();
     let mut flush_timer: Option<std::pin::Pin<Box<dyn Future<Output = ()>>>> = None;
     let mut turn_conversation = None;
     loop {
@@ -333,10 +339,18 @@ pub(crate) async fn follow_turn(mut state: ChatState, mut stream: api::EventRead
                     Either::Left((next, _)) => next,
                     Either::Right(((), _)) => {
                         flush_timer = None;
-                        state
-                            .live_text
-                            .write()
-                            .push_str(&std::mem::take(&mut pending));
+                        if !pending_thinking.is_empty() {
+                            state
+                                .live_thinking
+                                .write()
+                                .push_str(&std::mem::take(&mut pending_thinking));
+                        }
+                        if !pending.is_empty() {
+                            state
+                                .live_text
+                                .write()
+                                .push_str(&std::mem::take(&mut pending));
+                        }
                         continue;
                     }
                 }
@@ -408,6 +422,12 @@ pub(crate) async fn follow_turn(mut state: ChatState, mut stream: api::EventRead
                     flush_timer = Some(Box::pin(crate::time::sleep(FLUSH_EVERY)));
                 }
             }
+            ChatEvent::ThinkingDelta { thinking, .. } => {
+                pending_thinking.push_str(&thinking);
+                if flush_timer.is_none() {
+                    flush_timer = Some(Box::pin(crate::time::sleep(FLUSH_EVERY)));
+                }
+            }
             ChatEvent::AgentState { state: agent_state } => {
                 if let Some(turn) = state.turn.write().as_mut() {
                     turn.state = agent_state;
@@ -436,7 +456,7 @@ pub(crate) async fn follow_turn(mut state: ChatState, mut stream: api::EventRead
                 }
                 return TurnEnd::Failed { error, reply_saved };
             }
-            // Thinking, tool calls and usage are shown in later versions.
+            // Tool calls and live usage are shown in later versions.
             _ => {}
         }
     }

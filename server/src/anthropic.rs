@@ -1,11 +1,16 @@
 //! A streaming client for the Anthropic Messages API.
 //!
 //! [`AnthropicClient::stream`] sends one `POST /v1/messages` with
-//! `stream: true` and returns a [`CompletionStream`]. One task per reply
-//! reads the body, decodes SSE ([`crate::sse`]), parses the wire events
-//! ([`wire`]) and maps them ([`mapper`]) into a bounded channel. Every read
-//! has an idle timeout, a body that ends before `message_stop` is an error,
-//! and dropping the stream stops the task and closes the connection at once.
+//! `stream: true` and returns a [`CompletionStream`] at once. One task per
+//! reply sends the request (again, per [`RetryPolicy`], while nothing of the
+//! reply has been shown), reads the body, decodes SSE ([`crate::sse`]),
+//! parses the wire events ([`wire`]) and maps them ([`mapper`]) into a
+//! bounded channel. Every wait has a timeout (connect, response headers,
+//! each read), a body that ends before `message_stop` is an error, a body
+//! that is not an event stream is an error, and dropping the stream stops
+//! the task and closes the connection at once.
+//!
+//! [`AnthropicClient::list_models`] reads `GET /v1/models`, every page.
 //!
 //! `ANTHROPIC_BASE_URL` is honoured as the official SDKs honour it: the
 //! base without `/v1`, to which the client appends `/v1/messages`.
@@ -14,19 +19,28 @@ mod key_check;
 pub mod mapper;
 pub mod wire;
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use kestrel_shared::ModelInfo;
 use reqwest::header::{HeaderMap, HeaderValue};
-use tokio::sync::mpsc;
 
-use crate::llm::{CompletionEvent, CompletionRequest, LlmError};
+use crate::llm::{CompletionEvent, CompletionRequest, LlmError, Thinking, ToolChoice};
+use crate::provider::http::{
+    self, Attempt, BodyParser, EventSender, open_stream, read_body, run_with_retries,
+};
+use crate::provider::models::ModelsPage;
+use crate::provider::retry::{Clock, RetryPolicy, SystemClock};
+use crate::provider::{CompletionStream, Provider};
 use crate::secrets::ApiKey;
 use crate::sse::{SseDecoder, SseEvent};
 use mapper::EventMapper;
-use wire::{ErrorResponse, MessagesRequest, StreamEvent, WireMessage};
+use wire::{
+    EPHEMERAL, MessagesRequest, OutputConfig, StreamEvent, SystemBlock, WireBlock, WireMessage,
+    WireThinking, WireTool, WireToolChoice,
+};
 
 /// The API version every request declares.
 pub const API_VERSION: &str = "2023-06-01";
@@ -37,8 +51,13 @@ pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 /// `ping` events while the model works, so real silences are short.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The largest error body read from a failed response.
-const MAX_ERROR_BODY: usize = 64 * 1024;
+/// The largest single stream event. Real events are small (a delta is a
+/// few bytes to a few KiB); a server tool result can be large but not this.
+pub const MAX_EVENT_BYTES: usize = 8 * 1024 * 1024;
+/// Models asked for per page of `GET /v1/models` (the API's maximum).
+const MODELS_PAGE: u32 = 1000;
+/// A model list longer than this many pages is a server bug, not a list.
+const MAX_MODEL_PAGES: usize = 100;
 
 /// A client for one Anthropic-compatible endpoint.
 #[derive(Debug, Clone)]
@@ -46,6 +65,9 @@ pub struct AnthropicClient {
     http: reqwest::Client,
     base_url: String,
     idle_timeout: Duration,
+    retry: RetryPolicy,
+    clock: Arc<dyn Clock>,
+    models_page: u32,
 }
 
 impl AnthropicClient {
@@ -59,6 +81,9 @@ impl AnthropicClient {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             idle_timeout: IDLE_TIMEOUT,
+            retry: RetryPolicy::default(),
+            clock: Arc::new(SystemClock),
+            models_page: MODELS_PAGE,
         })
     }
 
@@ -69,62 +94,273 @@ impl AnthropicClient {
         self
     }
 
+    /// Sets the retry policy.
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the clock retries wait on (tests use one that does not wait).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sets how many models one page of the model list asks for.
+    #[must_use]
+    pub fn with_models_page(mut self, models_page: u32) -> Self {
+        self.models_page = models_page.max(1);
+        self
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
 
-    /// Starts a streamed reply. Returns once the response headers arrived:
-    /// HTTP errors come back here, everything after as stream items.
+    /// Starts a streamed reply. Only a request that cannot be encoded fails
+    /// here; HTTP errors (after retries) and everything later arrive as
+    /// stream items.
     pub async fn stream(
         &self,
         key: &ApiKey,
         request: &CompletionRequest,
     ) -> Result<CompletionStream, LlmError> {
-        let url = format!("{}/v1/messages", self.base_url);
-        let body = MessagesRequest {
-            model: &request.model,
-            max_tokens: request.max_tokens,
-            system: &request.system,
-            messages: request
-                .messages
-                .iter()
-                .map(|m| WireMessage {
-                    role: m.role,
-                    content: &m.content,
-                })
-                .collect(),
-            stream: true,
-        };
-        let body = serde_json::to_vec(&body).map_err(|e| LlmError::Malformed {
+        let body = serde_json::to_vec(&request_body(request)).map_err(|e| LlmError::Malformed {
             what: "request",
             detail: e.to_string(),
         })?;
-        tracing::debug!(%url, model = %request.model, body_bytes = body.len(), "sending request");
+        let headers = auth_headers(key)?;
+        tracing::debug!(model = %request.model, body_bytes = body.len(), "sending request");
+        let (tx, stream) = CompletionStream::channel();
+        tokio::spawn(run_reply(self.clone(), headers, Bytes::from(body), tx));
+        Ok(stream)
+    }
 
+    /// Every model the key may use, newest first, following the pages of
+    /// `GET /v1/models`. Retries like [`AnthropicClient::stream`].
+    pub async fn list_models(&self, key: &ApiKey) -> Result<Vec<ModelInfo>, LlmError> {
+        let headers = auth_headers(key)?;
+        let mut models = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_MODEL_PAGES {
+            let page = self
+                .with_retries(|| self.models_page(&headers, after.as_deref()))
+                .await?;
+            models.extend(page.data.into_iter().map(|m| m.into_info()));
+            match page.last_id {
+                Some(last) if page.has_more => after = Some(last),
+                _ => return Ok(models),
+            }
+        }
+        Err(LlmError::Malformed {
+            what: "model list",
+            detail: format!("more than {MAX_MODEL_PAGES} pages"),
+        })
+    }
+
+    async fn models_page(
+        &self,
+        headers: &HeaderMap,
+        after: Option<&str>,
+    ) -> Result<ModelsPage, LlmError> {
+        let url = format!("{}/v1/models", self.base_url);
+        let mut query = vec![("limit", self.models_page.to_string())];
+        if let Some(after) = after {
+            query.push(("after_id", after.to_owned()));
+        }
         let response = self
             .http
-            .post(&url)
-            .headers(auth_headers(key)?)
+            .get(&url)
+            .query(&query)
+            .headers(headers.clone())
             .header("anthropic-version", API_VERSION)
-            .header("content-type", "application/json")
-            .body(body)
+            .timeout(self.idle_timeout)
             .send()
             .await
             .map_err(|source| LlmError::Connect {
                 url: url.clone(),
                 source,
             })?;
-
-        let request_id = header_string(response.headers(), "request-id");
-        let status = response.status();
-        if !status.is_success() {
-            return Err(status_error(response, request_id).await);
+        let request_id = http::request_id(response.headers());
+        if !response.status().is_success() {
+            return Err(
+                http::status_error(response, request_id, self.idle_timeout, &*self.clock).await,
+            );
         }
-        tracing::debug!(request_id = ?request_id, "reply stream opened");
+        let body = response.bytes().await.map_err(|source| LlmError::Connect {
+            url: url.clone(),
+            source,
+        })?;
+        serde_json::from_slice(&body).map_err(|e| LlmError::Malformed {
+            what: "model list",
+            detail: e.to_string(),
+        })
+    }
 
-        let (tx, rx) = mpsc::channel(64);
-        tokio::spawn(read_reply(response, request_id, self.idle_timeout, tx));
-        Ok(CompletionStream { rx })
+    /// Runs `attempt` until it succeeds, fails for good, or the retries
+    /// run out.
+    async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<T, LlmError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, LlmError>>,
+    {
+        let mut retries = 0;
+        loop {
+            match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(error) if self.retry.should_retry(&error, retries) => {
+                    let delay = self.retry.delay(&error, retries);
+                    retries += 1;
+                    tracing::info!(retries, ?delay, %error, "retrying");
+                    self.clock.sleep(delay).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+impl Provider for AnthropicClient {
+    fn stream(&self, key: Option<&ApiKey>, request: &CompletionRequest) -> CompletionStream {
+        let Some(key) = key else {
+            return CompletionStream::failed(LlmError::MissingKey);
+        };
+        let body = match serde_json::to_vec(&request_body(request)) {
+            Ok(body) => body,
+            Err(e) => {
+                return CompletionStream::failed(LlmError::Malformed {
+                    what: "request",
+                    detail: e.to_string(),
+                });
+            }
+        };
+        let headers = match auth_headers(key) {
+            Ok(headers) => headers,
+            Err(error) => return CompletionStream::failed(error),
+        };
+        let (tx, stream) = CompletionStream::channel();
+        tokio::spawn(run_reply(self.clone(), headers, Bytes::from(body), tx));
+        stream
+    }
+
+    fn models(&self, key: Option<&ApiKey>) -> BoxFuture<'static, Result<Vec<ModelInfo>, LlmError>> {
+        let client = self.clone();
+        let key = key.cloned();
+        Box::pin(async move {
+            match key {
+                Some(key) => client.list_models(&key).await,
+                None => Err(LlmError::MissingKey),
+            }
+        })
+    }
+}
+
+/// The request body. Prompt-cache breakpoints (at most four) go after the
+/// last tool, after the system prompt, and after the last block of the
+/// last two user-side turns: the latest one writes the cache, the one
+/// before reads what the previous request wrote. A marked block keeps its
+/// mark on the next request, so the bytes of everything before the newest
+/// turn are the same from one request to the next.
+pub fn request_body(request: &CompletionRequest) -> MessagesRequest<'_> {
+    let cache = request.cache.then_some(EPHEMERAL);
+    let last_tool = request.tools.len().checked_sub(1);
+    let tools = request
+        .tools
+        .iter()
+        .enumerate()
+        .map(|(i, tool)| WireTool {
+            name: &tool.name,
+            description: &tool.description,
+            input_schema: &tool.input_schema,
+            cache_control: cache.filter(|_| Some(i) == last_tool),
+        })
+        .collect();
+    let system = if request.system.is_empty() {
+        Vec::new()
+    } else {
+        vec![SystemBlock {
+            kind: "text",
+            text: &request.system,
+            cache_control: cache,
+        }]
+    };
+    let count = request.messages.len();
+    let marked = |i: usize| {
+        // The last message, and the one two before it (the previous
+        // request's last message when roles alternate).
+        cache.is_some() && (i + 1 == count || i + 3 == count)
+    };
+    let messages = request
+        .messages
+        .iter()
+        .enumerate()
+        .map(|(i, message)| {
+            let last_block = message.content.len().checked_sub(1);
+            WireMessage {
+                role: message.role,
+                content: message
+                    .content
+                    .iter()
+                    .enumerate()
+                    .map(|(j, block)| WireBlock {
+                        block,
+                        cache_control: cache
+                            .filter(|_| marked(i) && Some(j) == last_block && cacheable(block)),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let (thinking, output_config) = match &request.thinking {
+        None => (None, None),
+        Some(Thinking::Enabled { budget_tokens }) => (
+            Some(WireThinking::Enabled {
+                budget_tokens: *budget_tokens,
+            }),
+            None,
+        ),
+        Some(Thinking::Adaptive { effort }) => (
+            Some(WireThinking::Adaptive),
+            effort.as_deref().map(|effort| OutputConfig { effort }),
+        ),
+    };
+    let tool_choice = request.tool_choice.as_ref().map(|choice| match choice {
+        ToolChoice::Auto { parallel } => WireToolChoice::Auto {
+            disable_parallel_tool_use: !parallel,
+        },
+        ToolChoice::Any { parallel } => WireToolChoice::Any {
+            disable_parallel_tool_use: !parallel,
+        },
+        ToolChoice::Tool { name, parallel } => WireToolChoice::Tool {
+            name,
+            disable_parallel_tool_use: !parallel,
+        },
+        ToolChoice::None => WireToolChoice::None,
+    });
+    MessagesRequest {
+        model: &request.model,
+        max_tokens: request.max_tokens,
+        stream: true,
+        temperature: request.temperature,
+        stop_sequences: &request.stop_sequences,
+        thinking,
+        output_config,
+        tools,
+        tool_choice,
+        system,
+        messages,
+    }
+}
+
+/// Whether the API accepts a cache breakpoint on this block.
+fn cacheable(block: &kestrel_shared::ContentBlock) -> bool {
+    use kestrel_shared::ContentBlock;
+    match block {
+        ContentBlock::Thinking { .. } | ContentBlock::RedactedThinking { .. } => false,
+        ContentBlock::Text { text } => !text.is_empty(),
+        _ => true,
     }
 }
 
@@ -139,129 +375,121 @@ fn auth_headers(key: &ApiKey) -> Result<HeaderMap, LlmError> {
     Ok(headers)
 }
 
-fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+/// Sends the request and reads the reply, retrying per the client's
+/// policy. Ends when the reply ends, fails, or the stream is dropped.
+async fn run_reply(client: AnthropicClient, headers: HeaderMap, body: Bytes, tx: EventSender) {
+    let clock = Arc::clone(&client.clock);
+    let url = format!("{}/v1/messages", client.base_url);
+    run_with_retries(client.retry, clock, tx.clone(), || {
+        let request = client
+            .http
+            .post(&url)
+            .headers(headers.clone())
+            .header("anthropic-version", API_VERSION)
+            .header("content-type", "application/json")
+            .body(body.clone());
+        let (client, url, tx) = (&client, &url, &tx);
+        async move {
+            match open_stream(request, url, client.idle_timeout, &*client.clock).await {
+                Ok((response, request_id)) => {
+                    tracing::debug!(request_id = ?request_id, "reply stream opened");
+                    let mut parser = StreamParser::new(request_id);
+                    read_body(response, &mut parser, client.idle_timeout, tx).await
+                }
+                Err(error) => Attempt::failed(error),
+            }
+        }
+    })
+    .await;
 }
 
-/// Builds the typed error for a non-2xx response.
-async fn status_error(response: reqwest::Response, request_id: Option<String>) -> LlmError {
-    let status = response.status().as_u16();
-    let retry_after_secs = retry_after(response.headers());
-    let mut body = Vec::new();
-    let mut stream = response.bytes_stream();
-    while let Some(Ok(chunk)) = stream.next().await {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_ERROR_BODY {
-            break;
+/// Bytes of a reply body in, [`CompletionEvent`]s out: SSE decoding, event
+/// parsing and mapping, with the checks that make bad input a typed error
+/// (an event over [`MAX_EVENT_BYTES`], a compressed body, malformed JSON, a
+/// body that ends before `message_stop`). Sync and I/O-free, so tests and
+/// benchmarks can drive it directly with any chunking.
+#[derive(Debug)]
+pub struct StreamParser {
+    decoder: SseDecoder,
+    mapper: EventMapper,
+    sse: Vec<SseEvent>,
+    started: bool,
+}
+
+impl StreamParser {
+    pub fn new(request_id: Option<String>) -> Self {
+        Self {
+            decoder: SseDecoder::new(),
+            mapper: EventMapper::new(request_id),
+            sse: Vec::new(),
+            started: false,
         }
     }
-    let (error_type, message, body_request_id) =
-        match serde_json::from_slice::<ErrorResponse>(&body) {
-            Ok(parsed) => (
-                parsed.error.error_type,
-                parsed.error.message,
-                parsed.request_id,
-            ),
-            Err(_) => {
-                let text = String::from_utf8_lossy(&body[..body.len().min(512)])
-                    .trim()
-                    .to_owned();
-                (
-                    String::new(),
-                    if text.is_empty() {
-                        format!("HTTP {status}")
-                    } else {
-                        text
-                    },
-                    None,
-                )
+
+    /// Whether `message_stop` has arrived (later bytes are ignored).
+    pub fn is_stopped(&self) -> bool {
+        self.mapper.is_stopped()
+    }
+
+    /// Feeds the next chunk of the body, pushing the events it completes.
+    /// Events decoded before an error are still pushed.
+    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<CompletionEvent>) -> Result<(), LlmError> {
+        if self.is_stopped() {
+            return Ok(());
+        }
+        if !self.started && !chunk.is_empty() {
+            self.started = true;
+            if chunk.starts_with(&[0x1f, 0x8b]) {
+                return Err(LlmError::UnexpectedBody {
+                    content_type: "a gzip-compressed body".into(),
+                    snippet: String::new(),
+                    request_id: None,
+                });
             }
-        };
-    tracing::warn!(status, %error_type, request_id = ?request_id, "provider returned an error");
-    LlmError::Status {
-        status,
-        error_type,
-        message,
-        request_id: request_id.or(body_request_id),
-        retry_after_secs,
+        }
+        self.decoder.feed(chunk, &mut self.sse);
+        map_events(&mut self.mapper, self.sse.drain(..), out)?;
+        if self.decoder.pending_len() > MAX_EVENT_BYTES {
+            return Err(LlmError::EventTooLarge {
+                limit: MAX_EVENT_BYTES,
+            });
+        }
+        Ok(())
+    }
+
+    /// Ends the body: a last event without its blank line still counts; a
+    /// body that ends before `message_stop` is [`LlmError::EndedEarly`].
+    pub fn finish(&mut self, out: &mut Vec<CompletionEvent>) -> Result<(), LlmError> {
+        if self.is_stopped() {
+            return Ok(());
+        }
+        if let Some(last) = self.decoder.finish() {
+            // An event cut off by the end of the body does not parse; that
+            // is the body ending early, not the provider sending bad JSON.
+            match map_events(&mut self.mapper, std::iter::once(last), out) {
+                Err(LlmError::Malformed { .. }) => return Err(LlmError::EndedEarly),
+                other => other?,
+            }
+        }
+        if self.is_stopped() {
+            Ok(())
+        } else {
+            Err(LlmError::EndedEarly)
+        }
     }
 }
 
-/// `retry-after-ms`, else `retry-after` in seconds, rounded up to seconds.
-fn retry_after(headers: &HeaderMap) -> Option<u64> {
-    if let Some(ms) =
-        header_string(headers, "retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok())
-    {
-        return Some((ms / 1000.0).ceil().max(0.0) as u64);
+impl BodyParser for StreamParser {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<CompletionEvent>) -> Result<(), LlmError> {
+        StreamParser::feed(self, chunk, out)
     }
-    header_string(headers, "retry-after").and_then(|v| v.trim().parse::<u64>().ok())
-}
 
-/// The reply-reading task. Ends when the reply ends, fails, or the
-/// [`CompletionStream`] is dropped.
-async fn read_reply(
-    response: reqwest::Response,
-    request_id: Option<String>,
-    idle_timeout: Duration,
-    tx: mpsc::Sender<Result<CompletionEvent, LlmError>>,
-) {
-    let mut body = response.bytes_stream();
-    let mut decoder = SseDecoder::new();
-    let mut mapper = EventMapper::new(request_id);
-    let mut sse = Vec::new();
-    let mut events = Vec::new();
-    loop {
-        let next = tokio::select! {
-            () = tx.closed() => {
-                tracing::debug!("reply stream dropped by its reader; closing the connection");
-                return;
-            }
-            next = tokio::time::timeout(idle_timeout, body.next()) => next,
-        };
-        let ended = match next {
-            Err(_) => {
-                let _ = tx
-                    .send(Err(LlmError::IdleTimeout {
-                        secs: idle_timeout.as_secs(),
-                    }))
-                    .await;
-                return;
-            }
-            Ok(Some(Ok(chunk))) => {
-                tracing::trace!(bytes = chunk.len(), "reply chunk");
-                decoder.feed(&chunk, &mut sse);
-                false
-            }
-            Ok(Some(Err(error))) => {
-                tracing::warn!(error = %error, "reply body broke");
-                sse.extend(decoder.finish());
-                true
-            }
-            Ok(None) => {
-                sse.extend(decoder.finish());
-                true
-            }
-        };
-        let result = map_events(&mut mapper, sse.drain(..), &mut events);
-        for event in events.drain(..) {
-            if tx.send(Ok(event)).await.is_err() {
-                return;
-            }
-        }
-        if let Err(error) = result {
-            let _ = tx.send(Err(error)).await;
-            return;
-        }
-        if mapper.is_stopped() {
-            return;
-        }
-        if ended {
-            let _ = tx.send(Err(LlmError::EndedEarly)).await;
-            return;
-        }
+    fn finish(&mut self, out: &mut Vec<CompletionEvent>) -> Result<(), LlmError> {
+        StreamParser::finish(self, out)
+    }
+
+    fn is_stopped(&self) -> bool {
+        StreamParser::is_stopped(self)
     }
 }
 
@@ -271,55 +499,186 @@ fn map_events(
     out: &mut Vec<CompletionEvent>,
 ) -> Result<(), LlmError> {
     for event in sse {
-        if !event.event.is_empty() && !wire::KNOWN_EVENTS.contains(&event.event.as_str()) {
-            tracing::debug!(event = %event.event, "skipping unknown stream event");
-            continue;
-        }
-        let parsed: StreamEvent =
-            serde_json::from_str(&event.data).map_err(|e| LlmError::Malformed {
-                what: "stream event",
-                detail: format!("{} event: {e}", event.event),
-            })?;
-        mapper.map(parsed, out)?;
         if mapper.is_stopped() {
             break;
         }
+        if event.data.len() > MAX_EVENT_BYTES {
+            return Err(LlmError::EventTooLarge {
+                limit: MAX_EVENT_BYTES,
+            });
+        }
+        if event.data.trim().is_empty() {
+            // `event: ping` without data, and keep-alives.
+            continue;
+        }
+        let known = event.event.is_empty() || wire::KNOWN_EVENTS.contains(&event.event.as_str());
+        let parsed: StreamEvent = match serde_json::from_str(&event.data) {
+            Ok(parsed) => parsed,
+            Err(_) if !known => {
+                tracing::debug!(event = %event.event, "skipping an unknown event that is not JSON");
+                continue;
+            }
+            Err(e) => {
+                return Err(LlmError::Malformed {
+                    what: "stream event",
+                    detail: format!("{} event: {e}", event.event),
+                });
+            }
+        };
+        mapper.map(parsed, out)?;
     }
     Ok(())
-}
-
-/// The events of one streamed reply. Dropping it cancels the request.
-#[derive(Debug)]
-pub struct CompletionStream {
-    rx: mpsc::Receiver<Result<CompletionEvent, LlmError>>,
-}
-
-impl Stream for CompletionStream {
-    type Item = Result<CompletionEvent, LlmError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.rx.poll_recv(cx)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::llm::{RequestMessage, ToolSpec};
+    use kestrel_shared::{ContentBlock, Role};
     use pretty_assertions::assert_eq;
-
-    #[test]
-    fn retry_after_prefers_milliseconds() {
-        let mut headers = HeaderMap::new();
-        headers.insert("retry-after", HeaderValue::from_static("30"));
-        assert_eq!(retry_after(&headers), Some(30));
-        headers.insert("retry-after-ms", HeaderValue::from_static("1500"));
-        assert_eq!(retry_after(&headers), Some(2));
-    }
+    use serde_json::json;
 
     #[test]
     fn key_header_is_marked_sensitive() {
         let headers = auth_headers(&ApiKey::new("sk-test").unwrap()).unwrap();
         assert!(headers["x-api-key"].is_sensitive());
         assert!(auth_headers(&ApiKey::new("bad\nkey").unwrap()).is_err());
+    }
+
+    fn user(text: &str) -> RequestMessage {
+        RequestMessage {
+            role: Role::User,
+            content: vec![ContentBlock::text(text)],
+        }
+    }
+
+    fn assistant(text: &str) -> RequestMessage {
+        RequestMessage {
+            role: Role::Assistant,
+            content: vec![
+                ContentBlock::Thinking {
+                    thinking: "t".into(),
+                    signature: "s".into(),
+                },
+                ContentBlock::text(text),
+            ],
+        }
+    }
+
+    fn conversation(turns: usize) -> CompletionRequest {
+        let mut messages = vec![user("turn 0")];
+        for n in 1..turns {
+            messages.push(assistant(&format!("answer {n}")));
+            messages.push(user(&format!("turn {n}")));
+        }
+        let mut request = CompletionRequest::new("claude-x", "You are terse.", messages, 1000);
+        request.tools = vec![
+            ToolSpec {
+                name: "a".into(),
+                description: "first".into(),
+                input_schema: json!({"type": "object"}),
+            },
+            ToolSpec {
+                name: "b".into(),
+                description: "second".into(),
+                input_schema: json!({"type": "object", "properties": {"x": {"type": "string"}}}),
+            },
+        ];
+        request
+    }
+
+    fn body(request: &CompletionRequest) -> String {
+        serde_json::to_string(&request_body(request)).unwrap()
+    }
+
+    #[test]
+    fn breakpoints_sit_on_the_last_tool_the_system_and_the_latest_two_user_turns() {
+        let request = conversation(3);
+        let value: serde_json::Value = serde_json::from_str(&body(&request)).unwrap();
+        let marked = |v: &serde_json::Value| v.get("cache_control").is_some();
+        let tools: Vec<bool> = value["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(marked)
+            .collect();
+        assert_eq!(tools, [false, true]);
+        assert!(marked(&value["system"][0]));
+        let messages: Vec<Vec<bool>> = value["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                m["content"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(marked)
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            messages,
+            vec![
+                vec![false],
+                vec![false, false],
+                vec![true],
+                vec![false, false],
+                vec![true]
+            ]
+        );
+        let total = tools.iter().filter(|m| **m).count()
+            + 1
+            + messages.iter().flatten().filter(|m| **m).count();
+        assert!(total <= 4, "{total} breakpoints");
+
+        let mut off = conversation(3);
+        off.cache = false;
+        assert!(!body(&off).contains("cache_control"));
+    }
+
+    #[test]
+    fn the_cached_prefix_is_byte_stable_from_turn_to_turn() {
+        const MARK: &str = r#","cache_control":{"type":"ephemeral"}"#;
+        for turns in 1..6 {
+            let before = body(&conversation(turns));
+            let after = body(&conversation(turns + 1));
+            // Up to the end of the previous request's last message (before
+            // the closing `]}` of the message list and the body).
+            let cut = before.len() - "]}".len();
+            // The prompt itself is repeated byte for byte; only the marks
+            // of turns older than the last two move.
+            assert_eq!(
+                after.replace(MARK, "")[..before[..cut].replace(MARK, "").len()],
+                before[..cut].replace(MARK, ""),
+                "turn {turns}: the prompt prefix changed"
+            );
+            // The breakpoint the previous request wrote the cache at is
+            // still on the same block, so this request reads it.
+            let previous_end = format!(r#""text":"turn {}"{MARK}}}"#, turns - 1);
+            assert!(before.contains(&previous_end) && after.contains(&previous_end));
+            // Tools and system prompt, with their marks, never change.
+            let messages = before.find(r#""messages""#).unwrap();
+            assert_eq!(&after[..messages], &before[..messages]);
+        }
+    }
+
+    #[test]
+    fn thinking_and_tool_choice_options() {
+        let mut request = conversation(1);
+        request.thinking = Some(Thinking::Adaptive {
+            effort: Some("high".into()),
+        });
+        request.tool_choice = Some(ToolChoice::Any { parallel: false });
+        request.stop_sequences = vec!["\n\nHuman:".into()];
+        let value: serde_json::Value = serde_json::from_str(&body(&request)).unwrap();
+        assert_eq!(value["thinking"], json!({"type": "adaptive"}));
+        assert_eq!(value["output_config"], json!({"effort": "high"}));
+        assert_eq!(
+            value["tool_choice"],
+            json!({"type": "any", "disable_parallel_tool_use": true})
+        );
+        assert_eq!(value["stop_sequences"], json!(["\n\nHuman:"]));
+        assert!(value.get("temperature").is_none());
     }
 }

@@ -15,6 +15,13 @@
 //! framework's typed stream decoder assumes every network chunk holds whole
 //! frames, which large events and real networks break.)
 
+mod models;
+
+pub use models::{
+    conversation_provider, list_models, prices, provider_models, set_conversation_model,
+    set_conversation_provider,
+};
+
 use bytes::Bytes;
 use dioxus::fullstack::Streaming;
 use dioxus::prelude::*;

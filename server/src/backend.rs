@@ -12,9 +12,15 @@ use kestrel_shared::{
 };
 use tokio_util::sync::CancellationToken;
 
+mod models;
+mod providers;
+
+pub use providers::Providers;
+
 use crate::anthropic::AnthropicClient;
 use crate::config::Config;
 use crate::llm::LlmError;
+use crate::provider::pricing::Pricing;
 use crate::secrets::{ApiKey, KeyStore, KeyStoreError, ProviderKeyId};
 use crate::store::{Store, StoreError, drafts, queries, recovery, search};
 
@@ -61,6 +67,10 @@ pub struct Backend {
     pub(crate) turns: Mutex<HashMap<TurnId, CancellationToken>>,
     /// A damaged database moved aside at start-up, told to the user.
     pub(crate) recovery: Option<recovery::Recovery>,
+    /// The provider's model list, once fetched.
+    pub(crate) models: Mutex<Option<Vec<kestrel_shared::ModelInfo>>>,
+    pub(crate) pricing: Arc<Pricing>,
+    pub(crate) providers: Providers,
 }
 
 impl Backend {
@@ -68,6 +78,27 @@ impl Backend {
     /// environment. Blocking: call it before the UI starts, or from a
     /// blocking thread.
     pub fn open(config: Config, keys: KeyStore) -> Result<Arc<Self>, StartError> {
+        let client = AnthropicClient::new(&config.base_url)?;
+        Self::open_with_client(config, keys, client)
+    }
+
+    /// [`Backend::open`] with the Anthropic client set up by the caller
+    /// (tests set its retry policy and clock).
+    pub fn open_with_client(
+        config: Config,
+        keys: KeyStore,
+        client: AnthropicClient,
+    ) -> Result<Arc<Self>, StartError> {
+        Self::open_with_providers(config, keys, Providers::from_env(client)?)
+    }
+
+    /// [`Backend::open`] with every provider client set up by the caller.
+    pub fn open_with_providers(
+        config: Config,
+        keys: KeyStore,
+        providers: Providers,
+    ) -> Result<Arc<Self>, StartError> {
+        let client = providers.anthropic.clone();
         std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
@@ -85,7 +116,7 @@ impl Backend {
             );
         }
         let store = Store::from_connection(conn);
-        let client = AnthropicClient::new(&config.base_url)?;
+        let config_data_dir = config.data_dir.clone();
         tracing::info!(data_dir = %config.data_dir.display(), base_url = %config.base_url, "backend ready");
         Ok(Arc::new(Self {
             config,
@@ -94,6 +125,9 @@ impl Backend {
             client,
             turns: Mutex::new(HashMap::new()),
             recovery,
+            models: Mutex::new(None),
+            pricing: Arc::new(Pricing::new(&config_data_dir)),
+            providers,
         }))
     }
 

@@ -25,15 +25,15 @@ use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 use kestrel_shared::{
-    AgentState, ChatEvent, ContentBlock, Conversation, ErrorKind, KestrelError,
-    MAX_USER_MESSAGE_BYTES, Message, MessageId, MessageStatus, Role, SendMessage, StopReason,
-    ToolCallEvent, TurnId, Usage,
+    AgentState, ChatEvent, ContentBlock, Conversation, ConversationId, ErrorKind, KestrelError,
+    MAX_USER_MESSAGE_BYTES, Message, MessageId, MessageStatus, ProviderKind, Role, SendMessage,
+    StopReason, ToolCallEvent, TurnId, Usage,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::Backend;
-use crate::llm::{CompletionEvent, CompletionRequest, LlmError, RequestMessage};
+use crate::llm::{CompletionEvent, CompletionRequest, RequestMessage};
 use crate::secrets::ApiKey;
 use crate::store::{StoreError, queries};
 
@@ -70,7 +70,9 @@ struct Turn {
     request: CompletionRequest,
     /// The unfinished reply this turn carries on, if any.
     continuing: Option<Message>,
-    key: ApiKey,
+    provider: ProviderKind,
+    /// The provider's key (an OpenAI-compatible server may need none).
+    key: Option<ApiKey>,
 }
 
 impl Backend {
@@ -82,7 +84,7 @@ impl Backend {
     ) -> Result<EventStream, KestrelError> {
         let text = request.text;
         check_user_text(&text)?;
-        let key = self.require_key().await?;
+        let (provider, key) = self.turn_provider(request.conversation_id).await?;
 
         let model = self.config.default_model.clone();
         let (conversation, user_message, history) = self
@@ -97,35 +99,61 @@ impl Backend {
                 history,
                 continuing: None,
             },
+            provider,
             key,
         ))
     }
 
-    /// The key the next request uses; refused before anything is saved.
-    pub(crate) async fn require_key(&self) -> Result<ApiKey, KestrelError> {
-        self.keys
-            .get(&crate::secrets::ProviderKeyId::Anthropic)
+    /// The provider a conversation talks to and the key its requests
+    /// carry; a missing key is refused before anything is saved.
+    pub(crate) async fn turn_provider(
+        &self,
+        conversation: Option<ConversationId>,
+    ) -> Result<(ProviderKind, Option<ApiKey>), KestrelError> {
+        let provider = self.conversation_provider(conversation).await?;
+        let key = self
+            .provider_key(provider)
             .await
-            .ok_or_else(|| LlmError::MissingKey.to_kestrel())
+            .map_err(|e| e.to_kestrel())?;
+        Ok((provider, key))
+    }
+
+    /// [`Self::turn_provider`] for the conversation holding `message`.
+    pub(crate) async fn message_provider(
+        &self,
+        message: MessageId,
+    ) -> Result<(ProviderKind, Option<ApiKey>), KestrelError> {
+        let conversation = self
+            .store
+            .call(move |conn| Ok(queries::get_message(conn, message)?.conversation_id))
+            .await
+            .map_err(|e| e.to_kestrel())?;
+        self.turn_provider(Some(conversation)).await
     }
 
     /// Runs a turn whose user message is already committed.
-    pub(crate) fn start_turn(self: &Arc<Self>, start: TurnStart, key: ApiKey) -> EventStream {
+    pub(crate) fn start_turn(
+        self: &Arc<Self>,
+        start: TurnStart,
+        provider: ProviderKind,
+        key: Option<ApiKey>,
+    ) -> EventStream {
         let turn = Turn {
             id: TurnId::from_uuid(queries::new_uuid()),
             assistant_id: start
                 .continuing
                 .as_ref()
                 .map_or_else(|| MessageId::from_uuid(queries::new_uuid()), |m| m.id),
-            request: CompletionRequest {
-                model: start.conversation.model.clone(),
-                system: start.conversation.system_prompt.clone(),
-                messages: request_messages(&start.history),
-                max_tokens: self.config.max_tokens,
-            },
+            request: CompletionRequest::new(
+                start.conversation.model.clone(),
+                start.conversation.system_prompt.clone(),
+                request_messages(&start.history),
+                self.max_tokens_for(&start.conversation.model),
+            ),
             conversation: start.conversation,
             user_message: start.user_message,
             continuing: start.continuing,
+            provider,
             key,
         };
         let cancel = CancellationToken::new();
@@ -412,14 +440,9 @@ async fn stream_reply(
     cancel: &CancellationToken,
     tx: &mpsc::Sender<ChatEvent>,
 ) -> Outcome {
-    let mut stream = tokio::select! {
-        () = cancel.cancelled() => return Outcome::Cancelled,
-        () = tx.closed() => return Outcome::Cancelled,
-        result = backend.client.stream(&turn.key, &turn.request) => match result {
-            Ok(stream) => stream,
-            Err(error) => return Outcome::Failed(error.to_kestrel()),
-        },
-    };
+    let mut stream = backend
+        .provider(turn.provider)
+        .stream(turn.key.as_ref(), &turn.request);
     let mut state = AgentState::Thinking;
     let mut save_timer = tokio::time::interval(FLUSH_INTERVAL);
     save_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -488,10 +511,26 @@ async fn stream_reply(
                 reply.usage = usage;
                 Some(ChatEvent::Usage { usage })
             }
-            CompletionEvent::Stopped { stop_reason } => {
+            CompletionEvent::Stopped { stop_reason, .. } => {
                 reply.stop_reason = stop_reason;
                 None
             }
+            CompletionEvent::ToolUseStarted { id, name, .. } => {
+                Some(ChatEvent::ToolCall(ToolCallEvent::Started { id, name }))
+            }
+            CompletionEvent::Retrying {
+                attempt,
+                delay,
+                error,
+            } => {
+                tracing::info!(attempt, ?delay, kind = ?error.kind, "provider busy; retrying");
+                None
+            }
+            CompletionEvent::ToolInputInvalid { name, error, .. } => {
+                tracing::warn!(%name, %error, "the model sent tool input that is not JSON");
+                None
+            }
+            CompletionEvent::Citation { .. } | CompletionEvent::Unknown { .. } => None,
         };
         if let Some(ui_event) = ui_event
             && !emit(tx, ui_event).await

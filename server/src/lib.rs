@@ -7,7 +7,8 @@
 //! the server functions, which is what the wasm UI links.
 //!
 //! Layers point one way: [`sse`] (framing) → [`anthropic`] (wire format and
-//! client) → [`llm`] (provider-neutral events) → [`chat`] (the turn) →
+//! client) → [`llm`] (provider-neutral events) and [`provider`] (the
+//! provider trait, retries, models, prices) → [`chat`] (the turn) →
 //! [`api`] (server functions). [`store`], [`secrets`] and [`config`] are
 //! leaves. [`web_guard`] is the web server's front door (host, origin,
 //! access token, size and rate limits, security headers).
@@ -27,6 +28,10 @@ pub mod llm;
 #[cfg(feature = "server")]
 pub mod logging;
 #[cfg(feature = "server")]
+pub mod openai;
+#[cfg(feature = "server")]
+pub mod provider;
+#[cfg(feature = "server")]
 pub mod secrets;
 #[cfg(feature = "server")]
 pub mod sse;
@@ -38,4 +43,4 @@ pub mod transfer;
 pub mod web_guard;
 
 #[cfg(feature = "server")]
-pub use backend::{Backend, ExportFormat, StartError};
+pub use backend::{Backend, ExportFormat, Providers, StartError};

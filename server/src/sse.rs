@@ -40,6 +40,10 @@ impl SseDecoder {
 
     /// Feeds the next chunk and pushes every event it completes onto `out`.
     pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<SseEvent>) {
+        if chunk.is_empty() {
+            // An empty read must not forget a pending CR.
+            return;
+        }
         if self.after_cr {
             self.after_cr = false;
             if let [b'\n', rest @ ..] = chunk {
@@ -70,6 +74,13 @@ impl SseDecoder {
             chunk = &chunk[next..];
         }
         self.line.extend_from_slice(chunk);
+    }
+
+    /// Bytes held for the event being built (its unfinished line and its
+    /// data so far). Callers cap it so that one endless event cannot take
+    /// all memory.
+    pub fn pending_len(&self) -> usize {
+        self.line.len() + self.data.len() + self.event.len()
     }
 
     /// Ends the stream: a final event that was not followed by a blank line
@@ -214,6 +225,11 @@ mod tests {
         let input = b"data: a\r\n\r\ndata: b\r\n\r\n";
         assert_eq!(
             decode_in_chunks(input, &[8, 10]),
+            vec![ev("", "a"), ev("", "b")]
+        );
+        // An empty chunk between the CR and its LF changes nothing.
+        assert_eq!(
+            decode_in_chunks(input, &[8, 8, 10]),
             vec![ev("", "a"), ev("", "b")]
         );
     }

@@ -111,6 +111,11 @@ pub enum ContentBlock {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         title: Option<String>,
     },
+    /// A block this version has no type for (server tool calls and their
+    /// results, kinds added to the API later), kept exactly as the provider
+    /// sent it so it can be stored and sent back unchanged.
+    #[serde(untagged)]
+    Other(serde_json::Value),
 }
 
 impl ContentBlock {
@@ -190,6 +195,10 @@ mod tests {
             },
             json!({"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}, "title": "A"}),
         );
+        // Server tool blocks and kinds from the future are kept verbatim.
+        let search =
+            json!({"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []});
+        round_trip(ContentBlock::Other(search.clone()), search);
     }
 
     #[test]

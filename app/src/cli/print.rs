@@ -39,8 +39,8 @@ use std::time::Instant;
 use clap::ValueEnum;
 use futures::{FutureExt, StreamExt};
 use kestrel_server::Backend;
-use kestrel_server::secrets::KeyStore;
 use kestrel_server::config::Config;
+use kestrel_server::secrets::KeyStore;
 use kestrel_shared::{
     ApiMessage, ChatEvent, ErrorKind, KestrelError, ReplyAssembler, SendMessage, TurnId,
 };

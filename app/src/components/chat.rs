@@ -3,7 +3,10 @@
 
 use dioxus::prelude::*;
 
-use super::{Composer, ErrorBanner, MessageList, StreamingMessage};
+use super::{
+    Composer, ConversationUsage, ErrorBanner, LiveThinking, MessageList, ModelPicker,
+    StreamingMessage,
+};
 use crate::state::{self, ChatState};
 
 #[component]
@@ -22,6 +25,8 @@ pub fn ChatPane() -> Element {
         main { class: "chat",
             header { class: "chat-head",
                 div { class: "chat-title", "{title}" }
+                ConversationUsage {}
+                ModelPicker {}
                 button {
                     class: "toggle-system-prompt",
                     "aria-expanded": "{state.show_system_prompt}",
@@ -39,6 +44,7 @@ pub fn ChatPane() -> Element {
             section { class: "transcript", "aria-live": "polite",
                 div { class: "transcript-inner",
                     MessageList {}
+                    LiveThinking {}
                     StreamingMessage {}
                 }
             }

@@ -56,6 +56,9 @@ pub fn MessageView(message: Message) -> Element {
             if let Some(badge) = badge {
                 span { class: "badge", "{badge}" }
             }
+            if let (Role::Assistant, Some(usage)) = (message.role, message.usage) {
+                super::MessageUsage { usage, model: message.model.clone() }
+            }
             super::MessageTools { message: message.clone() }
         }
     }

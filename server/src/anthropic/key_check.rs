@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use super::{API_VERSION, AnthropicClient, auth_headers, status_error};
+use super::{API_VERSION, AnthropicClient, auth_headers};
 use crate::llm::LlmError;
+use crate::provider::http;
 use crate::secrets::ApiKey;
 
 /// A check that takes longer than this has failed.
@@ -31,11 +32,7 @@ impl AnthropicClient {
         if response.status().is_success() {
             return Ok(());
         }
-        let request_id = response
-            .headers()
-            .get("request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        Err(status_error(response, request_id).await)
+        let request_id = http::request_id(response.headers());
+        Err(http::status_error(response, request_id, CHECK_TIMEOUT, &*self.clock).await)
     }
 }

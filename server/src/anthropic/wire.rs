@@ -1,26 +1,120 @@
 //! The Anthropic Messages API wire format, mirrored exactly: the request
-//! body, the SSE stream events and the error body. Unknown event, block and
-//! delta types are kept as raw JSON, never fatal: the API adds new ones.
+//! body (with tools, tool choice, thinking, stop sequences and
+//! `cache_control` breakpoints), the SSE stream events and the error body.
+//!
+//! Every stream event, content block and delta the API documents has its own
+//! variant; anything else is kept as raw JSON in an `Unknown` variant, never
+//! fatal, because the API adds new kinds without a version bump. Whether an
+//! `Unknown` is really new or a known kind with a broken shape is decided by
+//! the mapper ([`super::mapper`]), which knows the names.
 
 use serde::{Deserialize, Serialize};
 
 use kestrel_shared::{ContentBlock, Role, StopReason, Usage};
 
-/// The body of `POST /v1/messages`.
+/// The body of `POST /v1/messages`. Field order is the render order of the
+/// prompt (tools, system, messages) after the scalar settings, so a longer
+/// conversation serializes to a byte-for-byte extension of a shorter one
+/// and the cached prefix stays stable.
 #[derive(Debug, Serialize)]
 pub struct MessagesRequest<'a> {
     pub model: &'a str,
     pub max_tokens: u32,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    pub system: &'a str,
-    pub messages: Vec<WireMessage<'a>>,
     pub stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub stop_sequences: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<WireThinking>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_config: Option<OutputConfig<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<WireTool<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<WireToolChoice<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub system: Vec<SystemBlock<'a>>,
+    pub messages: Vec<WireMessage<'a>>,
+}
+
+/// `{"type": "ephemeral"}`: a prompt-cache breakpoint after this item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CacheControl {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// The one cache-control value Kestrel sends (the default five-minute TTL).
+pub const EPHEMERAL: CacheControl = CacheControl { kind: "ephemeral" };
+
+#[derive(Debug, Serialize)]
+pub struct SystemBlock<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WireTool<'a> {
+    pub name: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub description: &'a str,
+    pub input_schema: &'a serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WireToolChoice<'a> {
+    Auto {
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        disable_parallel_tool_use: bool,
+    },
+    Any {
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        disable_parallel_tool_use: bool,
+    },
+    Tool {
+        name: &'a str,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        disable_parallel_tool_use: bool,
+    },
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WireThinking {
+    Enabled { budget_tokens: u32 },
+    Adaptive,
+    Disabled,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutputConfig<'a> {
+    pub effort: &'a str,
 }
 
 #[derive(Debug, Serialize)]
 pub struct WireMessage<'a> {
     pub role: Role,
-    pub content: &'a [ContentBlock],
+    pub content: Vec<WireBlock<'a>>,
+}
+
+/// A stored content block, sent as it is, with an optional cache
+/// breakpoint. `#[serde(flatten)]` puts `cache_control` after the block's
+/// own fields, where the API expects nothing in particular but where it
+/// leaves the block's own bytes unchanged.
+#[derive(Debug, Serialize)]
+pub struct WireBlock<'a> {
+    #[serde(flatten)]
+    pub block: &'a ContentBlock,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
 }
 
 /// One SSE event of a streamed reply, keyed by its `type`.
@@ -51,10 +145,13 @@ pub enum StreamEvent {
     Error {
         error: ErrorBody,
     },
+    /// An event type added after this was written, or a known one whose
+    /// shape did not parse (the mapper tells the two apart).
+    #[serde(untagged)]
+    Unknown(serde_json::Value),
 }
 
-/// The event names [`StreamEvent`] knows. Any other name is an unknown
-/// event and is skipped rather than failing the reply.
+/// The event names [`StreamEvent`] knows.
 pub const KNOWN_EVENTS: &[&str] = &[
     "message_start",
     "content_block_start",
@@ -85,6 +182,8 @@ pub enum StartBlock {
     Thinking {
         #[serde(default)]
         thinking: String,
+        #[serde(default)]
+        signature: String,
     },
     RedactedThinking {
         data: String,
@@ -93,10 +192,27 @@ pub enum StartBlock {
         id: String,
         name: String,
     },
-    /// Server tool blocks and kinds added after this was written.
-    #[serde(other)]
-    Other,
+    /// A tool the API runs itself (web search, code execution, …). Its
+    /// input streams as `input_json_delta` like a client tool's.
+    ServerToolUse {
+        id: String,
+        name: String,
+    },
+    /// Server tool results (`web_search_tool_result`, …), which arrive whole,
+    /// and kinds added after this was written. Kept as sent, so the block can
+    /// be echoed back to the API unchanged.
+    #[serde(untagged)]
+    Unknown(serde_json::Value),
 }
+
+/// The block types [`StartBlock`] knows by name.
+pub const KNOWN_BLOCKS: &[&str] = &[
+    "text",
+    "thinking",
+    "redacted_thinking",
+    "tool_use",
+    "server_tool_use",
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -116,14 +232,33 @@ pub enum Delta {
     CitationsDelta {
         citation: serde_json::Value,
     },
-    #[serde(other)]
-    Other,
+    #[serde(untagged)]
+    Unknown(serde_json::Value),
+}
+
+/// The delta types [`Delta`] knows by name.
+pub const KNOWN_DELTAS: &[&str] = &[
+    "text_delta",
+    "input_json_delta",
+    "thinking_delta",
+    "signature_delta",
+    "citations_delta",
+];
+
+/// The `type` of a raw JSON object, or `""`.
+pub fn type_of(value: &serde_json::Value) -> &str {
+    value
+        .get("type")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Deserialize)]
 pub struct MessageDeltaBody {
     #[serde(default)]
     pub stop_reason: Option<StopReason>,
+    #[serde(default)]
+    pub stop_sequence: Option<String>,
 }
 
 /// Usage as the API sends it: every field optional, because
@@ -180,52 +315,116 @@ mod tests {
     #[test]
     fn request_body_matches_the_api() {
         let content = [ContentBlock::text("hi")];
+        let schema = json!({"type": "object", "properties": {"city": {"type": "string"}}});
+        let stop = ["END".to_owned()];
         let request = MessagesRequest {
             model: "claude-sonnet-4-5",
             max_tokens: 1024,
-            system: "be brief",
+            stream: true,
+            temperature: Some(0.5),
+            stop_sequences: &stop,
+            thinking: Some(WireThinking::Enabled {
+                budget_tokens: 2048,
+            }),
+            output_config: None,
+            tools: vec![WireTool {
+                name: "get_weather",
+                description: "Weather for a city",
+                input_schema: &schema,
+                cache_control: Some(EPHEMERAL),
+            }],
+            tool_choice: Some(WireToolChoice::Tool {
+                name: "get_weather",
+                disable_parallel_tool_use: false,
+            }),
+            system: vec![SystemBlock {
+                kind: "text",
+                text: "be brief",
+                cache_control: Some(EPHEMERAL),
+            }],
             messages: vec![WireMessage {
                 role: Role::User,
-                content: &content,
+                content: vec![WireBlock {
+                    block: &content[0],
+                    cache_control: Some(EPHEMERAL),
+                }],
             }],
-            stream: true,
         };
         assert_eq!(
             serde_json::to_value(&request).unwrap(),
             json!({
                 "model": "claude-sonnet-4-5",
                 "max_tokens": 1024,
-                "system": "be brief",
-                "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
-                "stream": true
+                "stream": true,
+                "temperature": 0.5,
+                "stop_sequences": ["END"],
+                "thinking": {"type": "enabled", "budget_tokens": 2048},
+                "tools": [{
+                    "name": "get_weather",
+                    "description": "Weather for a city",
+                    "input_schema": schema,
+                    "cache_control": {"type": "ephemeral"}
+                }],
+                "tool_choice": {"type": "tool", "name": "get_weather"},
+                "system": [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}],
+                "messages": [{"role": "user", "content": [
+                    {"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}
+                ]}]
             })
         );
     }
 
     #[test]
-    fn unknown_blocks_and_deltas_parse_as_other() {
+    fn unknown_events_blocks_and_deltas_keep_their_json() {
+        let raw = json!({"type": "web_search_tool_result", "tool_use_id": "x", "content": []});
         let event: StreamEvent = serde_json::from_value(json!({
-            "type": "content_block_start", "index": 2,
-            "content_block": {"type": "web_search_tool_result", "tool_use_id": "x", "content": []}
+            "type": "content_block_start", "index": 2, "content_block": raw
         }))
         .unwrap();
-        assert!(matches!(
-            event,
+        match event {
             StreamEvent::ContentBlockStart {
                 index: 2,
-                content_block: StartBlock::Other
-            }
-        ));
+                content_block: StartBlock::Unknown(kept),
+            } => assert_eq!(kept, raw),
+            other => panic!("unexpected {other:?}"),
+        }
+        let delta = json!({"type": "brand_new_delta", "x": 1});
         let event: StreamEvent = serde_json::from_value(json!({
-            "type": "content_block_delta", "index": 0, "delta": {"type": "brand_new_delta", "x": 1}
+            "type": "content_block_delta", "index": 0, "delta": delta
         }))
         .unwrap();
-        assert!(matches!(
-            event,
+        match event {
             StreamEvent::ContentBlockDelta {
-                delta: Delta::Other,
+                delta: Delta::Unknown(kept),
                 ..
-            }
-        ));
+            } => assert_eq!(kept, delta),
+            other => panic!("unexpected {other:?}"),
+        }
+        let new_event = json!({"type": "message_checkpoint", "n": 3});
+        match serde_json::from_value::<StreamEvent>(new_event.clone()).unwrap() {
+            StreamEvent::Unknown(kept) => assert_eq!(kept, new_event),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_documented_delta_parses() {
+        for (delta, ok) in [
+            (json!({"type": "text_delta", "text": "a"}), true),
+            (
+                json!({"type": "input_json_delta", "partial_json": ""}),
+                true,
+            ),
+            (json!({"type": "thinking_delta", "thinking": "b"}), true),
+            (json!({"type": "signature_delta", "signature": "c"}), true),
+            (
+                json!({"type": "citations_delta", "citation": {"type": "char_location", "cited_text": "x"}}),
+                true,
+            ),
+            (json!({"type": "text_delta"}), false),
+        ] {
+            let parsed: Delta = serde_json::from_value(delta.clone()).unwrap();
+            assert_eq!(!matches!(parsed, Delta::Unknown(_)), ok, "{delta}");
+        }
     }
 }

@@ -74,13 +74,13 @@ impl Backend {
         {
             return Ok(conversation);
         }
-        let Ok(key) = self.require_key().await else {
+        let Ok((provider, key)) = self.turn_provider(Some(conversation.id)).await else {
             return Ok(conversation);
         };
-        let request = CompletionRequest {
-            model: conversation.model.clone(),
-            system: INSTRUCTIONS.to_owned(),
-            messages: vec![RequestMessage {
+        let request = CompletionRequest::new(
+            conversation.model.clone(),
+            INSTRUCTIONS,
+            vec![RequestMessage {
                 role: Role::User,
                 content: vec![ContentBlock::text(format!(
                     "User: {}\n\nAssistant: {}",
@@ -88,10 +88,10 @@ impl Backend {
                     quote(&answer.text())
                 ))],
             }],
-            max_tokens: 24,
-        };
+            24,
+        );
         let asked = async {
-            let mut stream = self.client.stream(&key, &request).await?;
+            let mut stream = self.provider(provider).stream(key.as_ref(), &request);
             let mut text = String::new();
             while let Some(event) = stream.next().await {
                 if let CompletionEvent::Text { text: more, .. } = event? {

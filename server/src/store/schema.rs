@@ -69,6 +69,15 @@ fn steps() -> Vec<M<'static>> {
         ) STRICT;",
         ),
         M::up(super::search::MIGRATION),
+        // Which provider a conversation talks to, when not the default
+        // (Anthropic).
+        M::up(
+            "CREATE TABLE conversation_providers (
+            conversation_id TEXT PRIMARY KEY NOT NULL
+                REFERENCES conversations(id) ON DELETE CASCADE,
+            provider TEXT NOT NULL
+        ) STRICT;",
+        ),
     ]
 }
 

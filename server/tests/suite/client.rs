@@ -13,15 +13,15 @@ use serde_json::json;
 use super::common::{KEY, mock};
 
 fn request(text: &str) -> CompletionRequest {
-    CompletionRequest {
-        model: "claude-sonnet-4-5".into(),
-        system: "Be brief.".into(),
-        messages: vec![RequestMessage {
+    CompletionRequest::new(
+        "claude-sonnet-4-5",
+        "Be brief.",
+        vec![RequestMessage {
             role: Role::User,
             content: vec![ContentBlock::text(text)],
         }],
-        max_tokens: 256,
-    }
+        256,
+    )
 }
 
 async fn run(
@@ -63,7 +63,8 @@ async fn streams_a_text_reply_and_sends_the_real_headers() {
     assert_eq!(
         events.last(),
         Some(&CompletionEvent::Stopped {
-            stop_reason: Some(StopReason::EndTurn)
+            stop_reason: Some(StopReason::EndTurn),
+            stop_sequence: None,
         })
     );
     let usage = events.iter().rev().find_map(|e| match e {
@@ -89,9 +90,11 @@ async fn streams_a_text_reply_and_sends_the_real_headers() {
         json!({
             "model": "claude-sonnet-4-5",
             "max_tokens": 256,
-            "system": "Be brief.",
-            "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
-            "stream": true
+            "stream": true,
+            "system": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+            "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}
+            ]}]
         })
     );
 }
@@ -135,7 +138,8 @@ async fn thinking_and_tool_use_blocks_arrive_whole() {
     assert_eq!(
         events.last(),
         Some(&CompletionEvent::Stopped {
-            stop_reason: Some(StopReason::ToolUse)
+            stop_reason: Some(StopReason::ToolUse),
+            stop_sequence: None,
         })
     );
 }
@@ -184,7 +188,9 @@ async fn a_wrong_key_is_rejected_with_the_request_id() {
 async fn rate_limits_carry_the_wait() {
     let server = mock().await;
     server.push_reply(Reply::rate_limited(7));
-    let client = AnthropicClient::new(&server.base_url()).unwrap();
+    let client = AnthropicClient::new(&server.base_url())
+        .unwrap()
+        .with_retry(kestrel_server::provider::retry::RetryPolicy::never());
     let error = run(&client, KEY, "hi").await.unwrap_err().to_kestrel();
     assert_eq!(
         (error.kind, error.retry_after_secs),

@@ -6,8 +6,10 @@ use std::time::Duration;
 use futures::StreamExt;
 use kestrel_mock_anthropic::{MockConfig, MockServer};
 use kestrel_server::Backend;
+use kestrel_server::anthropic::AnthropicClient;
 use kestrel_server::chat::EventStream;
 use kestrel_server::config::Config;
+use kestrel_server::provider::retry::RetryPolicy;
 use kestrel_server::secrets::{ApiKey, KeyStore};
 use kestrel_shared::{ChatEvent, Conversation, Message};
 
@@ -26,10 +28,16 @@ pub fn config(data_dir: &std::path::Path, base_url: &str) -> Config {
     }
 }
 
+/// A backend whose provider client does not retry (retries have their own
+/// tests), so one scripted failure is one failed turn.
 pub fn backend(data_dir: &std::path::Path, base_url: &str, key: Option<&str>) -> Arc<Backend> {
-    Backend::open(
+    let client = AnthropicClient::new(base_url)
+        .unwrap()
+        .with_retry(RetryPolicy::never());
+    Backend::open_with_client(
         config(data_dir, base_url),
         KeyStore::new(key.and_then(ApiKey::new)),
+        client,
     )
     .unwrap()
 }

@@ -108,7 +108,10 @@ async fn the_system_prompt_is_sent() {
         text: "Hello".into(),
     };
     collect(backend.send_message(request).await.unwrap()).await;
-    assert_eq!(server.requests()[0].body["system"], "Answer in French.");
+    assert_eq!(
+        server.requests()[0].body["system"][0]["text"],
+        "Answer in French."
+    );
 }
 
 #[tokio::test]

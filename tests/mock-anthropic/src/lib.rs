@@ -6,7 +6,8 @@
 //!
 //! The server speaks the real wire format (`POST /v1/messages` with or
 //! without SSE streaming, `GET /v1/models`, the real error bodies and
-//! headers), so Kestrel's client, its tests, its benchmarks and a person
+//! headers) and, for OpenAI-compatible clients, `POST /v1/chat/completions`
+//! (see `openai.rs`), playing the same scripted replies, so Kestrel's client, its tests, its benchmarks and a person
 //! without an API key can all point at it.
 //!
 //! ```no_run
@@ -30,7 +31,11 @@
 //! user message, streamed one word per delta.
 //!
 //! Every request outside `/_mock/` is recorded (see [`RecordedRequest`]);
-//! every response carries a `request-id: req_…` header.
+//! every response carries a `request-id: req_…` header. A paced reply the
+//! client stops reading before its end is counted
+//! ([`MockServer::dropped_bodies`]), so tests can see a cancel close the
+//! connection. `GET /v1/models` is paginated and lists capabilities (see
+//! `models.rs`).
 //!
 //! # Control endpoints
 //!
@@ -66,10 +71,19 @@
 //!   {"type": "tool_use", "name": "get_weather", "input": {"city": "Paris"}}
 //! ]}
 //! ```
-//! An HTTP error instead of a message (`retry_after` seconds is optional and
-//! becomes a `retry-after` header):
+//! An HTTP error instead of a message. Optional: `retry_after` (seconds, the
+//! `retry-after` header), `retry_after_ms` (`retry-after-ms`),
+//! `should_retry` (`x-should-retry`) and `headers` (any others, e.g. a
+//! `retry-after` HTTP date). To fail N times then succeed, queue N errors
+//! and then the success:
 //! ```json
 //! {"kind": "error", "status": 429, "error_type": "rate_limit_error", "message": "Rate limited", "retry_after": 3}
+//! ```
+//! Any response at all, for bad-input tests: a status, headers and a text
+//! `body` (or `body_bytes`, an array of numbers). With a first-token
+//! `pacing` delay the body's second half waits for it:
+//! ```json
+//! {"kind": "raw", "status": 200, "headers": {"content-type": "text/html"}, "body": "<html>…"}
 //! ```
 //! Stream `text`, then an `event: error` and end the body (`error_type`
 //! defaults to `overloaded_error`, `message` to `Overloaded`):
@@ -95,6 +109,8 @@
 //! connection for `drop_connection`, and the raw SSE for the replay kinds.
 
 mod control;
+mod models;
+mod openai;
 mod reply;
 mod server;
 mod sse;

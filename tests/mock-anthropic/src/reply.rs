@@ -2,6 +2,7 @@
 //! used by `POST /_mock/replies`), their convenience constructors, the
 //! default answer, and how text is cut into deltas.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,31 @@ pub enum Reply {
         /// Seconds, sent as the `retry-after` header.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after: Option<u64>,
+        /// Milliseconds, sent as the `retry-after-ms` header.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+        /// Sent as the `x-should-retry` header.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        should_retry: Option<bool>,
+        /// Any other response headers (e.g. `retry-after` as an HTTP date).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        headers: BTreeMap<String, String>,
+    },
+    /// Any response at all: status, headers and body bytes as given (an
+    /// HTML page with status 200, a compressed body, a body that is JSON
+    /// but not an event stream, …). `body` is text; `body_bytes` (a JSON
+    /// array of numbers) is used instead when not empty.
+    Raw {
+        #[serde(default = "ok_status")]
+        status: u16,
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        #[serde(default)]
+        body: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        body_bytes: Vec<u8>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pacing: Option<Pacing>,
     },
     /// Streams `text`, then an `event: error` and ends the body.
     MidStreamError {
@@ -71,6 +97,10 @@ pub enum Reply {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pacing: Option<Pacing>,
     },
+}
+
+fn ok_status() -> u16 {
+    200
 }
 
 fn overloaded_type() -> String {
@@ -123,17 +153,94 @@ impl Reply {
             error_type: error_type.into(),
             message: message.into(),
             retry_after: None,
+            retry_after_ms: None,
+            should_retry: None,
+            headers: BTreeMap::new(),
         }
+    }
+
+    /// The error the API sends for `status`, with its documented type.
+    pub fn status(status: u16) -> Self {
+        let (error_type, message) = match status {
+            400 => ("invalid_request_error", "Invalid request"),
+            401 => ("authentication_error", "invalid x-api-key"),
+            402 => ("billing_error", "Your credit balance is too low"),
+            403 => ("permission_error", "Your API key does not have permission"),
+            404 => ("not_found_error", "model: not found"),
+            413 => ("request_too_large", "Request exceeds the maximum size"),
+            429 => ("rate_limit_error", "Rate limited"),
+            504 => ("timeout_error", "Request timed out"),
+            529 => ("overloaded_error", "Overloaded"),
+            _ => ("api_error", "Internal server error"),
+        };
+        Self::error(status, error_type, message)
     }
 
     /// 429 `rate_limit_error` with a `retry-after` header.
     pub fn rate_limited(retry_after_secs: u64) -> Self {
-        Self::Error {
-            status: 429,
-            error_type: "rate_limit_error".to_owned(),
-            message: "Number of requests has exceeded your rate limit. Please try again later."
-                .to_owned(),
-            retry_after: Some(retry_after_secs),
+        Self::error(
+            429,
+            "rate_limit_error",
+            "Number of requests has exceeded your rate limit. Please try again later.",
+        )
+        .with_retry_after(retry_after_secs)
+    }
+
+    /// Adds a `retry-after` header (seconds) to an [`Reply::Error`].
+    #[must_use]
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        if let Self::Error { retry_after, .. } = &mut self {
+            *retry_after = Some(secs);
+        }
+        self
+    }
+
+    /// Adds a `retry-after-ms` header to an [`Reply::Error`].
+    #[must_use]
+    pub fn with_retry_after_ms(mut self, ms: u64) -> Self {
+        if let Self::Error { retry_after_ms, .. } = &mut self {
+            *retry_after_ms = Some(ms);
+        }
+        self
+    }
+
+    /// Adds an `x-should-retry` header to an [`Reply::Error`].
+    #[must_use]
+    pub fn with_should_retry(mut self, retry: bool) -> Self {
+        if let Self::Error { should_retry, .. } = &mut self {
+            *should_retry = Some(retry);
+        }
+        self
+    }
+
+    /// Adds a response header to an [`Reply::Error`] or [`Reply::Raw`].
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        if let Self::Error { headers, .. } | Self::Raw { headers, .. } = &mut self {
+            headers.insert(name.into(), value.into());
+        }
+        self
+    }
+
+    /// A response with this status, content type and body.
+    pub fn raw(status: u16, content_type: &str, body: impl Into<String>) -> Self {
+        Self::Raw {
+            status,
+            headers: BTreeMap::from([("content-type".to_owned(), content_type.to_owned())]),
+            body: body.into(),
+            body_bytes: Vec::new(),
+            pacing: None,
+        }
+    }
+
+    /// A response with this status, content type and binary body.
+    pub fn raw_bytes(status: u16, content_type: &str, body: Vec<u8>) -> Self {
+        Self::Raw {
+            status,
+            headers: BTreeMap::from([("content-type".to_owned(), content_type.to_owned())]),
+            body: String::new(),
+            body_bytes: body,
+            pacing: None,
         }
     }
 
@@ -191,6 +298,7 @@ impl Reply {
             | Self::MidStreamError { pacing, .. }
             | Self::DropConnection { pacing, .. }
             | Self::Replay { pacing, .. }
+            | Self::Raw { pacing, .. }
             | Self::ReplayFile { pacing, .. } => *pacing = Some(new),
             Self::Error { .. } => {}
         }
@@ -205,6 +313,7 @@ impl Reply {
             | Self::MidStreamError { pacing, .. }
             | Self::DropConnection { pacing, .. }
             | Self::Replay { pacing, .. }
+            | Self::Raw { pacing, .. }
             | Self::ReplayFile { pacing, .. } => *pacing,
             Self::Error { .. } => None,
         }
@@ -414,12 +523,25 @@ mod tests {
         .unwrap();
         assert_eq!(
             parsed,
-            Reply::Error {
-                status: 429,
-                error_type: "rate_limit_error".into(),
-                message: "slow down".into(),
-                retry_after: Some(7)
-            }
+            Reply::error(429, "rate_limit_error", "slow down").with_retry_after(7)
         );
+        let parsed: Reply = serde_json::from_value(json!({
+            "kind": "error", "status": 529, "error_type": "overloaded_error",
+            "message": "Overloaded", "retry_after_ms": 250, "should_retry": false,
+            "headers": {"x-extra": "1"}
+        }))
+        .unwrap();
+        assert_eq!(
+            parsed,
+            Reply::overloaded()
+                .with_retry_after_ms(250)
+                .with_should_retry(false)
+                .with_header("x-extra", "1")
+        );
+        let parsed: Reply = serde_json::from_value(json!({
+            "kind": "raw", "headers": {"content-type": "text/html"}, "body": "<html>"
+        }))
+        .unwrap();
+        assert_eq!(parsed, Reply::raw(200, "text/html", "<html>"));
     }
 }

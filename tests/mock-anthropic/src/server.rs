@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
@@ -15,7 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::control;
@@ -103,6 +104,17 @@ impl MockServer {
         lock(&self.shared.requests).clear();
     }
 
+    /// How many paced replies the client stopped reading before their end
+    /// (a cancelled request closes its connection).
+    pub fn dropped_bodies(&self) -> usize {
+        self.shared.dropped_bodies.load(Ordering::SeqCst)
+    }
+
+    /// Queues several replies (e.g. N failures, then a success).
+    pub fn push_replies(&self, replies: impl IntoIterator<Item = Reply>) {
+        lock(&self.shared.replies).extend(replies);
+    }
+
     /// Sets the default pacing of later replies.
     pub fn set_pacing(&self, pacing: Pacing) {
         *lock(&self.shared.pacing) = pacing;
@@ -126,6 +138,8 @@ pub(crate) struct Shared {
     pub(crate) pacing: Mutex<Pacing>,
     pub(crate) replies: Mutex<VecDeque<Reply>>,
     pub(crate) requests: Mutex<Vec<RecordedRequest>>,
+    /// Streamed bodies the client went away from before their end.
+    pub(crate) dropped_bodies: Arc<AtomicUsize>,
 }
 
 impl Shared {
@@ -137,6 +151,7 @@ impl Shared {
             pacing: Mutex::new(config.pacing),
             replies: Mutex::new(VecDeque::new()),
             requests: Mutex::new(Vec::new()),
+            dropped_bodies: Arc::new(AtomicUsize::new(0)),
         }
     }
 }
@@ -150,14 +165,21 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Debug, Clone)]
 pub(crate) struct RequestId(pub(crate) String);
 
-fn new_id(prefix: &str) -> String {
+pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::new_v4().simple())
 }
 
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/messages", post(messages).fallback(method_not_allowed))
-        .route("/v1/models", get(models).fallback(method_not_allowed))
+        .route(
+            "/v1/chat/completions",
+            post(crate::openai::chat_completions).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/models",
+            get(crate::models::list).fallback(method_not_allowed),
+        )
         .route(
             "/_mock/replies",
             post(control::enqueue_replies)
@@ -284,7 +306,7 @@ fn bytes_response(
         .into_response()
 }
 
-fn sse_response(plan: Plan) -> Response {
+fn sse_response(plan: Plan, dropped: &Arc<AtomicUsize>) -> Response {
     (
         StatusCode::OK,
         [
@@ -294,7 +316,7 @@ fn sse_response(plan: Plan) -> Response {
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
-        plan.into_body(),
+        plan.into_body(Arc::clone(dropped)),
     )
         .into_response()
 }
@@ -315,7 +337,11 @@ fn status_for(error_type: &str) -> StatusCode {
 
 /// Checks the API key and `anthropic-version` as the API does; on failure
 /// returns the error response to send.
-fn check_headers(shared: &Shared, headers: &HeaderMap, request_id: &str) -> Option<Response> {
+pub(crate) fn check_headers(
+    shared: &Shared,
+    headers: &HeaderMap,
+    request_id: &str,
+) -> Option<Response> {
     let api_key = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
@@ -384,7 +410,7 @@ fn parse_messages_request(body: &[u8]) -> Result<MessagesRequest, String> {
 
 /// The text of the last user message: its string content, or its text
 /// blocks joined by newlines.
-fn last_user_text(messages: &[Value]) -> String {
+pub(crate) fn last_user_text(messages: &[Value]) -> String {
     let Some(message) = messages
         .iter()
         .rev()
@@ -432,7 +458,16 @@ async fn messages(
     };
     let pacing = reply.pacing().unwrap_or_else(|| *lock(&shared.pacing));
     let input_tokens = estimate_tokens(String::from_utf8_lossy(&body).chars().count());
-    match answer(reply, &request, pacing, input_tokens, &request_id).await {
+    match answer(
+        reply,
+        &request,
+        pacing,
+        input_tokens,
+        &request_id,
+        &shared.dropped_bodies,
+    )
+    .await
+    {
         Ok(response) => response,
         Err(message) => error_response(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -450,6 +485,7 @@ async fn answer(
     pacing: Pacing,
     input_tokens: u64,
     request_id: &str,
+    dropped: &Arc<AtomicUsize>,
 ) -> Result<Response, String> {
     let (blocks, stop_reason, ending) = match reply {
         Reply::Error {
@@ -457,17 +493,47 @@ async fn answer(
             error_type,
             message,
             retry_after,
+            retry_after_ms,
+            should_retry,
+            headers,
         } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut response = error_response(status, &error_type, &message, request_id);
+            let mut extra = headers;
             if let Some(seconds) = retry_after {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                extra.insert("retry-after".into(), seconds.to_string());
             }
+            if let Some(ms) = retry_after_ms {
+                extra.insert("retry-after-ms".into(), ms.to_string());
+            }
+            if let Some(retry) = should_retry {
+                extra.insert("x-should-retry".into(), retry.to_string());
+            }
+            add_headers(&mut response, &extra)?;
             return Ok(response);
         }
-        Reply::Replay { sse, .. } => return Ok(sse_response(replay_plan(sse.as_bytes(), pacing))),
+        Reply::Raw {
+            status,
+            headers,
+            body,
+            body_bytes,
+            ..
+        } => {
+            let status = StatusCode::from_u16(status).map_err(|e| e.to_string())?;
+            let body = if body_bytes.is_empty() {
+                body.into_bytes()
+            } else {
+                body_bytes
+            };
+            let mut plan = Plan::default();
+            plan.push_paced(&body, pacing);
+            let mut response = (status, plan.into_body(Arc::clone(dropped))).into_response();
+            add_headers(&mut response, &headers)?;
+            return Ok(response);
+        }
+        Reply::Replay { sse, .. } => {
+            return Ok(sse_response(replay_plan(sse.as_bytes(), pacing), dropped));
+        }
         Reply::ReplayFile { path, .. } => {
             let raw = tokio::fs::read(&path).await.map_err(|error| {
                 format!(
@@ -475,7 +541,7 @@ async fn answer(
                     path.display()
                 )
             })?;
-            return Ok(sse_response(replay_plan(&raw, pacing)));
+            return Ok(sse_response(replay_plan(&raw, pacing), dropped));
         }
         Reply::Text { text, .. } => (vec![crate::Block::text(text)], None, Ending::Complete),
         Reply::Blocks {
@@ -528,7 +594,7 @@ async fn answer(
         let plan = script
             .sse_plan(&message_id, &request.model, input_tokens, pacing)
             .map_err(|error| error.to_string())?;
-        return Ok(sse_response(plan));
+        return Ok(sse_response(plan, dropped));
     }
     let body = script
         .message_json(&message_id, &request.model, input_tokens)
@@ -542,75 +608,23 @@ async fn answer(
         return Ok(bytes_response(
             StatusCode::OK,
             "application/json",
-            plan.into_body(),
+            plan.into_body(Arc::clone(dropped)),
         ));
     }
     Ok(bytes_response(StatusCode::OK, "application/json", body))
 }
 
-/// `GET /v1/models`.
-async fn models(
-    State(shared): State<Arc<Shared>>,
-    axum::Extension(RequestId(request_id)): axum::Extension<RequestId>,
-    headers: HeaderMap,
-) -> Response {
-    if let Some(response) = check_headers(&shared, &headers, &request_id) {
-        return response;
+/// Sets scripted response headers (replacing any of the same name).
+pub(crate) fn add_headers(
+    response: &mut Response,
+    headers: &BTreeMap<String, String>,
+) -> Result<(), String> {
+    for (name, value) in headers {
+        let name = header::HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
+        let value = HeaderValue::from_str(value).map_err(|e| e.to_string())?;
+        response.headers_mut().insert(name, value);
     }
-    let data: Vec<Value> = shared
-        .models
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            // Newest first: each later model a month older.
-            let month = 9_usize.saturating_sub(i % 9);
-            json!({
-                "type": "model",
-                "id": id,
-                "display_name": display_name(id),
-                "created_at": format!("2025-{month:02}-29T00:00:00Z"),
-                "max_input_tokens": 200_000,
-                "max_tokens": 64_000,
-            })
-        })
-        .collect();
-    json_response(
-        StatusCode::OK,
-        &json!({
-            "data": data,
-            "has_more": false,
-            "first_id": shared.models.first(),
-            "last_id": shared.models.last(),
-        }),
-    )
-}
-
-/// `claude-sonnet-4-5` → `Claude Sonnet 4.5`; date suffixes are dropped.
-fn display_name(id: &str) -> String {
-    let mut words: Vec<String> = Vec::new();
-    let mut previous_numeric = false;
-    for part in id.split('-') {
-        let numeric = !part.is_empty() && part.chars().all(|c| c.is_ascii_digit());
-        if numeric && part.len() >= 8 {
-            continue;
-        }
-        match words.last_mut() {
-            Some(last) if numeric && previous_numeric => {
-                last.push('.');
-                last.push_str(part);
-            }
-            _ => {
-                let mut chars = part.chars();
-                let word = chars
-                    .next()
-                    .map(|first| first.to_uppercase().chain(chars).collect())
-                    .unwrap_or_default();
-                words.push(word);
-            }
-        }
-        previous_numeric = numeric;
-    }
-    words.join(" ")
+    Ok(())
 }
 
 async fn not_found(axum::Extension(RequestId(request_id)): axum::Extension<RequestId>) -> Response {
@@ -637,17 +651,7 @@ async fn method_not_allowed(
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
-
-    #[test]
-    fn display_names_read_well() {
-        assert_eq!(display_name("claude-sonnet-4-5"), "Claude Sonnet 4.5");
-        assert_eq!(display_name("claude-haiku-4-5"), "Claude Haiku 4.5");
-        assert_eq!(display_name("claude-opus-4-1-20250805"), "Claude Opus 4.1");
-        assert_eq!(
-            display_name("claude-3-5-haiku-20241022"),
-            "Claude 3.5 Haiku"
-        );
-    }
+    use serde_json::json;
 
     #[test]
     fn last_user_text_reads_strings_and_blocks() {

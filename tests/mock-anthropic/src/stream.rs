@@ -5,6 +5,8 @@
 //! Unpaced plans coalesce into one buffer, so a fast reply costs one write.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -284,20 +286,20 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// Places the pacing pauses: the first-token delay before the first delta,
 /// the token interval before each later one.
-struct Pacer {
+pub(crate) struct Pacer {
     pacing: Pacing,
     started: bool,
 }
 
 impl Pacer {
-    fn new(pacing: Pacing) -> Self {
+    pub(crate) fn new(pacing: Pacing) -> Self {
         Self {
             pacing,
             started: false,
         }
     }
 
-    fn before_delta(&mut self, plan: &mut Plan) {
+    pub(crate) fn before_delta(&mut self, plan: &mut Plan) {
         let pause = if self.started {
             self.pacing.token_interval().unwrap_or_default()
         } else {
@@ -324,6 +326,11 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
+    /// Ends the body with an aborted connection instead of its end.
+    pub(crate) fn abort_at_end(&mut self) {
+        self.abort = true;
+    }
+
     /// A plan sending `bytes`, then aborting the connection.
     pub fn truncated(bytes: &[u8]) -> Self {
         let mut plan = Self::default();
@@ -332,7 +339,20 @@ impl Plan {
         plan
     }
 
-    fn push(&mut self, bytes: &[u8]) {
+    /// Raw bytes under `pacing`: with a first-token delay, the first half
+    /// goes at once and the rest after the delay.
+    pub fn push_paced(&mut self, bytes: &[u8], pacing: Pacing) {
+        if pacing.first_token_delay.is_zero() {
+            self.push(bytes);
+            return;
+        }
+        let half = bytes.len() / 2;
+        self.push(&bytes[..half]);
+        self.pause(pacing.first_token_delay);
+        self.push(&bytes[half..]);
+    }
+
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.current.extend_from_slice(bytes);
     }
 
@@ -343,15 +363,16 @@ impl Plan {
         }
     }
 
-    fn pause(&mut self, pause: Duration) {
+    pub(crate) fn pause(&mut self, pause: Duration) {
         if !pause.is_zero() {
             self.flush();
             self.segments.push(Segment::Pause(pause));
         }
     }
 
-    /// The HTTP body playing this plan.
-    pub fn into_body(mut self) -> Body {
+    /// The HTTP body playing this plan. `dropped` counts bodies the client
+    /// went away from before they were fully sent.
+    pub fn into_body(mut self, dropped: Arc<AtomicUsize>) -> Body {
         if !self.abort && self.segments.is_empty() {
             return Body::from(self.current);
         }
@@ -360,22 +381,41 @@ impl Plan {
             self.segments.push(Segment::Pause(ABORT_GRACE));
             self.segments.push(Segment::Abort);
         }
-        let queue = VecDeque::from(self.segments);
-        Body::from_stream(futures::stream::unfold(queue, |mut queue| async move {
+        let state = Playing {
+            queue: VecDeque::from(self.segments),
+            dropped,
+        };
+        Body::from_stream(futures::stream::unfold(state, |mut state| async move {
             loop {
-                match queue.pop_front()? {
-                    Segment::Data(data) => return Some((Ok(data), queue)),
+                match state.queue.pop_front()? {
+                    Segment::Data(data) => return Some((Ok(data), state)),
                     Segment::Pause(pause) => tokio::time::sleep(pause).await,
                     Segment::Abort => {
                         let error = std::io::Error::new(
                             std::io::ErrorKind::ConnectionAborted,
                             "mock-anthropic: scripted dropped connection",
                         );
-                        return Some((Err(error), queue));
+                        state.queue.clear();
+                        return Some((Err(error), state));
                     }
                 }
             }
         }))
+    }
+}
+
+/// A body being played; counts itself as dropped when it goes away with
+/// segments left.
+struct Playing {
+    queue: VecDeque<Segment>,
+    dropped: Arc<AtomicUsize>,
+}
+
+impl Drop for Playing {
+    fn drop(&mut self) {
+        if !self.queue.is_empty() {
+            self.dropped.fetch_add(1, Ordering::SeqCst);
+        }
     }
 }
 

@@ -279,19 +279,83 @@ async fn models_are_listed_with_auth() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
+    let model = &body["data"][0];
     assert_eq!(
-        body,
-        json!({
-            "data": [
-                {"type": "model", "id": "claude-sonnet-4-5", "display_name": "Claude Sonnet 4.5",
-                 "created_at": "2025-09-29T00:00:00Z", "max_input_tokens": 200000, "max_tokens": 64000},
-                {"type": "model", "id": "claude-haiku-4-5", "display_name": "Claude Haiku 4.5",
-                 "created_at": "2025-08-29T00:00:00Z", "max_input_tokens": 200000, "max_tokens": 64000}
-            ],
-            "has_more": false,
-            "first_id": "claude-sonnet-4-5",
-            "last_id": "claude-haiku-4-5"
-        })
+        (
+            &model["type"],
+            &model["id"],
+            &model["display_name"],
+            &model["created_at"],
+            &model["max_input_tokens"],
+            &model["max_tokens"],
+            &model["capabilities"]["thinking"]["types"]["enabled"],
+        ),
+        (
+            &json!("model"),
+            &json!("claude-sonnet-4-5"),
+            &json!("Claude Sonnet 4.5"),
+            &json!("2025-09-29T00:00:00Z"),
+            &json!(200000),
+            &json!(64000),
+            &json!({"supported": true}),
+        )
+    );
+    assert_eq!(body["data"][1]["id"], "claude-haiku-4-5");
+    assert_eq!(
+        (&body["has_more"], &body["first_id"], &body["last_id"]),
+        (
+            &json!(false),
+            &json!("claude-sonnet-4-5"),
+            &json!("claude-haiku-4-5")
+        )
+    );
+}
+
+#[tokio::test]
+async fn models_are_paginated_like_the_api() {
+    let server = MockServer::start(MockConfig {
+        models: (0..5).map(|i| format!("model-{i}")).collect(),
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let page = |query: &'static str| {
+        let request = client
+            .get(format!("{}/v1/models?{query}", server.base_url()))
+            .header("x-api-key", "test-key")
+            .header("anthropic-version", "2023-06-01");
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let ids = |body: &Value| -> Vec<String> {
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, first) = page("limit=2").await;
+    assert_eq!(ids(&first), ["model-0", "model-1"]);
+    assert_eq!(
+        (&first["has_more"], &first["last_id"]),
+        (&json!(true), &json!("model-1"))
+    );
+    let (_, second) = page("limit=2&after_id=model-1").await;
+    assert_eq!(ids(&second), ["model-2", "model-3"]);
+    let (_, last) = page("limit=2&after_id=model-3").await;
+    assert_eq!(ids(&last), ["model-4"]);
+    assert_eq!(last["has_more"], false);
+    let (_, before) = page("limit=2&before_id=model-3").await;
+    assert_eq!(ids(&before), ["model-1", "model-2"]);
+    let (status, error) = page("limit=0").await;
+    assert_eq!(
+        (status, &error["error"]["type"]),
+        (400, &json!("invalid_request_error"))
     );
 }
 
