@@ -126,7 +126,11 @@ fn text_mode_prints_the_reply_and_saves_the_turn_where_the_app_reads_it() {
     assert_eq!(request.body["stream"], json!(true));
     assert_eq!(
         request.body["messages"],
-        json!([{"role": "user", "content": [{"type": "text", "text": "How do kestrels hunt?"}]}])
+        json!([{"role": "user", "content": [{
+            "type": "text",
+            "text": "How do kestrels hunt?",
+            "cache_control": {"type": "ephemeral"}
+        }]}])
     );
 
     let saved = stack.saved();
@@ -187,7 +191,11 @@ fn piped_stdin_follows_the_prompt_and_model_and_system_reach_the_request() {
 
     let request = stack.request();
     assert_eq!(request.body["model"], json!("claude-haiku-4-5"));
-    assert_eq!(request.body["system"], json!("Answer briefly."));
+    // The system prompt is sent as a block carrying a cache breakpoint.
+    assert_eq!(
+        request.body["system"],
+        json!([{"type": "text", "text": "Answer briefly.", "cache_control": {"type": "ephemeral"}}])
+    );
     assert_eq!(
         request.body["messages"][0]["content"][0]["text"],
         json!("Count the lines:\n\nfirst\nsecond\n")

@@ -27,12 +27,7 @@ mod serve;
 /// With -p, sends one message and prints the reply (print mode); otherwise
 /// opens the desktop window, or serves the web UI when there is no display.
 #[derive(Debug, Parser)]
-#[command(
-    name = "kestrel",
-    version,
-    about,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "kestrel", version, about)]
 struct Cli {
     /// Where conversations, settings and logs are kept [env: KESTREL_DATA_DIR]
     #[arg(long, global = true, value_name = "DIR")]
