@@ -14,6 +14,7 @@ pub mod conversations;
 pub mod desktop;
 pub mod drafts;
 pub mod markdown;
+mod page;
 pub mod state;
 mod time;
 

@@ -59,19 +59,10 @@ pub fn ExportMenu() -> Element {
 
 /// Hands `text` to the browser as a file download.
 fn download(name: &str, text: &str, markdown: bool) {
-    let kind = if markdown {
+    let mime = if markdown {
         "text/markdown"
     } else {
         "application/json"
     };
-    let (Ok(name), Ok(text)) = (serde_json::to_string(name), serde_json::to_string(text)) else {
-        return;
-    };
-    let _ = document::eval(&format!(
-        "const url = URL.createObjectURL(new Blob([{text}], {{ type: '{kind};charset=utf-8' }}));
-         const a = document.createElement('a');
-         a.href = url; a.download = {name};
-         document.body.appendChild(a); a.click(); a.remove();
-         setTimeout(() => URL.revokeObjectURL(url), 10000);"
-    ));
+    crate::page::download(name, text, mime);
 }

@@ -24,20 +24,6 @@ const DEBOUNCE: Duration = Duration::from_millis(120);
 /// How many hits the sidebar lists.
 const HITS: u32 = 30;
 
-/// Focuses the search box on Ctrl+K / Cmd+K, wherever focus is. Installed
-/// once per page; pure JS, so the key costs no round trip.
-const SHORTCUT_JS: &str = r#"
-if (!window.__kestrelSearchKey) {
-  window.__kestrelSearchKey = true;
-  window.addEventListener('keydown', (e) => {
-    if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'k') {
-      const box = document.getElementById('search-input');
-      if (box) { e.preventDefault(); box.focus(); box.select(); }
-    }
-  }, true);
-}
-"#;
-
 /// How far back a search looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Period {
@@ -89,34 +75,21 @@ impl Period {
     }
 }
 
-/// The page's clock, in milliseconds since the epoch (the same call on
-/// desktop and web).
-async fn now_ms() -> Option<i64> {
-    document::eval("return Date.now();")
-        .join::<f64>()
-        .await
-        .ok()
-        .map(|ms| ms as i64)
-}
-
 #[component]
 pub fn SearchBox() -> Element {
     let mut text = use_signal(String::new);
     let mut scope = use_signal(|| SearchScope::Messages);
     let mut period = use_signal(|| Period::Any);
-    use_effect(|| {
-        let _ = document::eval(SHORTCUT_JS);
-    });
+    use_effect(|| crate::page::install_search_shortcut("search-input"));
     let results = use_resource(move || async move {
         let (text, scope, period) = (text(), scope(), period());
         if text.trim().is_empty() {
             return None;
         }
         crate::time::sleep(DEBOUNCE).await;
-        let since = match period.days() {
-            Some(days) => now_ms().await.map(|now| Timestamp(now - days * 86_400_000)),
-            None => None,
-        };
+        let since = period
+            .days()
+            .map(|days| Timestamp(crate::page::now_ms() - days * 86_400_000));
         let query = SearchQuery {
             text,
             scope,
@@ -269,41 +242,13 @@ async fn jump_to(mut state: ChatState, hit: SearchHit) {
             state.show_system_prompt.set(false);
             state.current.set(Some(view.conversation));
             state.messages.set(view.messages);
-            if cfg!(target_arch = "wasm32") {
-                let _ = document::eval(&format!(
-                    "history.replaceState(null, '', window.location.pathname + window.location.search + {:?});",
-                    format!("#{id}")
-                ));
-            }
+            crate::address::set_fragment(Some(&id.to_string()));
             if let Some(message) = hit.message_id {
-                let _ = document::eval(&scroll_to_message_js(&message.to_string()));
+                crate::page::reveal_message(message.to_string()).await;
             }
         }
         Err(error) => state.error.set(Some(error)),
     }
-}
-
-/// Waits (up to about two seconds) for the message to be on the page, then
-/// scrolls it into view and marks it.
-fn scroll_to_message_js(message_id: &str) -> String {
-    format!(
-        r#"
-const id = {message_id:?};
-let tries = 0;
-const find = () => {{
-  const el = document.querySelector(`.transcript [data-message-id="${{id}}"]`);
-  if (el) {{
-    el.scrollIntoView({{ block: 'center' }});
-    document.querySelectorAll('.search-target').forEach((old) => old.classList.remove('search-target'));
-    el.classList.add('search-target');
-    setTimeout(() => el.classList.remove('search-target'), 2500);
-    return;
-  }}
-  if (++tries < 120) requestAnimationFrame(find);
-}};
-find();
-"#
-    )
 }
 
 #[cfg(test)]
