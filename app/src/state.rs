@@ -267,7 +267,9 @@ pub fn send(mut state: ChatState) {
         state: AgentState::Thinking,
         stop_requested: false,
     }));
-    spawn(async move {
+    // Not tied to the composer's scope: the turn must outlive any
+    // component that re-renders or goes away while the reply streams.
+    dioxus::core::spawn_forever(async move {
         let outcome = match api::send_message(SendMessage {
             conversation_id,
             text: text.clone(),
