@@ -106,8 +106,11 @@ export async function startStack({
   // A server on every address is reached through loopback.
   const appUrl = kestrel.match[1].replace('//0.0.0.0:', '//127.0.0.1:');
   if (!autoTitle) {
+    // Beyond loopback the server wants the access token it printed.
+    const token = kestrel.child.output().match(/Access token \(shown once; only its hash is kept\): ([0-9a-f]{64})/)?.[1];
+    const headers = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
     const res = await fetch(`${appUrl}/api/v1/settings/skip-auto-title`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ skip: true }),
+      method: 'POST', headers, body: JSON.stringify({ skip: true }),
     });
     if (!res.ok) throw new Error(`turning the title request off failed: ${res.status}`);
   }

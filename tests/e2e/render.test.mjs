@@ -138,15 +138,20 @@ test('a hostile reply runs no script, loads nothing, navigates nowhere, and stay
   await checkRendered(page, afterReload, 'after a reload');
   assert.ok((await page.innerText('.message.assistant .markdown')).includes('H26 unclosed tag'));
 
-  // The watchers can see a payload: one inserted past the renderer trips
-  // the sentinel, the element check and the request log.
+  // The watchers can see a payload. One inserted past the renderer is
+  // stopped by the page's CSP (the second line of defence: its inline
+  // handler never runs), yet the request log sees its image; playing the
+  // part of a payload that did run then trips the sentinel and the element
+  // check.
   await page.evaluate(() => document.querySelector('.markdown').insertAdjacentHTML('beforeend',
     '<img src="http://127.0.0.1:9/selfcheck" onerror="window.__pwned = \'selfcheck\'">'));
-  await page.waitForFunction(() => window.__pwned === 'selfcheck');
+  await page.waitForTimeout(500);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined, 'the CSP refused the inline handler');
+  assert.ok(afterReload.foreignRequests.some((url) => url.includes('selfcheck')), 'the request log saw the image');
+  await page.evaluate(() => { window.__pwned = 'selfcheck'; });
   await assert.rejects(checkRendered(page, afterReload, 'self-check'), /__pwned/);
   await page.evaluate(() => { delete window.__pwned; });
   await assert.rejects(checkRendered(page, afterReload, 'self-check'), /allowed markup/);
-  assert.ok(afterReload.foreignRequests.some((url) => url.includes('selfcheck')), 'the request log saw the image');
   await page.close();
 });
 

@@ -139,7 +139,7 @@ describe('keys', () => {
 
       assert.deepEqual(filesContaining(stack.dataDir, SECRET_KEY), [], 'no file in the data dir (database, WAL, logs)');
       assert.ok(!stack.output().includes(SECRET_KEY), 'nothing kestrel printed, at trace level');
-      assert.ok(filesContaining(stack.dataDir, 'sending request').length > 0, 'trace-level lines reached the log file');
+      assert.ok(filesContaining(stack.dataDir, 'reply chunk').length > 0, 'trace-level lines reached the log file');
       assert.ok(!console.some((line) => line.includes(SECRET_KEY)), 'no browser console line');
       assert.ok(stack.bodies.length > 20, `response bodies were captured (${stack.bodies.length})`);
       assert.ok(!stack.bodies.some((body) => body.includes(SECRET_KEY)), 'no HTTP response body');
