@@ -101,24 +101,37 @@ export async function startStack({
     // No session bus to find, and no X display to start one from.
     launch.env = { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/kestrel-e2e-bus', DISPLAY: '' };
   }
-  const kestrel = await startAndWaitFor(launch.command, launch.args, { ...env, ...launch.env },
-    /serving the web UI at (http:\/\/\S+?)\/?\s/, 'kestrel serve');
+  let kestrel;
+  try {
+    kestrel = await startAndWaitFor(launch.command, launch.args, { ...env, ...launch.env },
+      /serving the web UI at (http:\/\/\S+?)\/?\s/, 'kestrel serve');
+  } catch (error) {
+    stopGroup(mock.child);
+    throw error;
+  }
   // A server on every address is reached through loopback.
   const appUrl = kestrel.match[1].replace('//0.0.0.0:', '//127.0.0.1:');
+  // A set-up step that fails must not leave the servers running (the test
+  // run would wait for them forever).
+  const abandon = (error) => {
+    stopGroup(kestrel.child);
+    stopGroup(mock.child);
+    throw error;
+  };
   if (!autoTitle) {
     // Beyond loopback the server wants the access token it printed.
     const token = kestrel.child.output().match(/Access token \(shown once; only its hash is kept\): ([0-9a-f]{64})/)?.[1];
     const headers = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
     const res = await fetch(`${appUrl}/api/v1/settings/skip-auto-title`, {
       method: 'POST', headers, body: JSON.stringify({ skip: true }),
-    });
-    if (!res.ok) throw new Error(`turning the title request off failed: ${res.status}`);
+    }).catch(abandon);
+    if (!res.ok) abandon(new Error(`turning the title request off failed: ${res.status}`));
   }
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  }).catch(abandon);
   const bodies = [];
   return {
     bodies,
