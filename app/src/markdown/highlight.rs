@@ -3,12 +3,20 @@
 //! colours for both themes are CSS in `assets/style.css`, so no style
 //! attribute is ever produced. The grammars are loaded once, on the first
 //! code block that names a language.
+//!
+//! The grammars are a subset of syntect's bundled set (`tests::BUNDLED`),
+//! stored in `assets/grammars.packdump`: the full set is about 0.34 MB of
+//! the web bundle even after gzip. The other grammars are kept as empty
+//! shells so that references between grammars keep their positions; a
+//! test rebuilds the subset from syntect's set and checks the file.
 
 use std::sync::LazyLock;
 
 use syntect::html::{ClassStyle, ClassedHTMLGenerator};
 use syntect::parsing::SyntaxSet;
 use syntect::util::LinesWithEndings;
+
+const GRAMMARS: &[u8] = include_bytes!("../../../assets/grammars.packdump");
 
 /// The prefix of every class the highlighter writes; the sanitiser keeps
 /// these classes and no others.
@@ -18,7 +26,12 @@ pub const CLASS_PREFIX: &str = "hl-";
 /// expressions, and a reply must not be able to stall the UI.
 const MAX_HIGHLIGHTED_BYTES: usize = 64 * 1024;
 
-static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(SyntaxSet::load_defaults_newlines);
+static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(|| {
+    syntect::dumps::from_uncompressed_data(GRAMMARS).unwrap_or_else(|error| {
+        tracing::warn!(%error, "cannot load the code grammars; code stays plain");
+        SyntaxSet::default()
+    })
+});
 
 /// `code` as highlighted HTML for `language` (a name or file extension as
 /// written after a code fence: `rust`, `py`, `JavaScript`), or `None` if the
@@ -66,7 +79,118 @@ fn alias(language: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::highlight;
+    use super::{GRAMMARS, highlight};
+    use syntect::parsing::syntax_definition::Context;
+    use syntect::parsing::{SyntaxDefinition, SyntaxSet};
+
+    /// The grammars that are bundled, by syntect's names: the languages code
+    /// in replies is most often in, and the grammars they embed.
+    const BUNDLED: &[&str] = &[
+        "Plain Text",
+        "Bourne Again Shell (bash)",
+        "commands-builtin-shell-bash",
+        "Shell-Unix-Generic",
+        "C",
+        "C++",
+        "C#",
+        "CSS",
+        "Diff",
+        "Go",
+        "HTML",
+        "Java",
+        "JavaDoc",
+        "JavaScript",
+        "Regular Expressions (Javascript)",
+        "JSON",
+        "Lua",
+        "Makefile",
+        "Python",
+        "Regular Expressions (Python)",
+        "Ruby",
+        "Rust",
+        "SQL",
+        "XML",
+        "YAML",
+    ];
+
+    /// syntect's set with every grammar not in [`BUNDLED`] emptied: no
+    /// name, extension or pattern, but the same contexts by name, so
+    /// that the positions other grammars refer to stay the same.
+    fn bundled_subset() -> SyntaxSet {
+        let full = SyntaxSet::load_defaults_newlines().into_builder();
+        let mut subset = syntect::parsing::SyntaxSetBuilder::new();
+        for definition in full.syntaxes() {
+            if BUNDLED.contains(&definition.name.as_str()) {
+                subset.add(definition.clone());
+            } else {
+                subset.add(SyntaxDefinition {
+                    name: String::new(),
+                    file_extensions: Vec::new(),
+                    scope: definition.scope,
+                    first_line_match: None,
+                    hidden: true,
+                    variables: Default::default(),
+                    contexts: definition
+                        .contexts
+                        .keys()
+                        .map(|name| (name.clone(), Context::new(false)))
+                        .collect(),
+                });
+            }
+        }
+        subset.build()
+    }
+
+    fn names(set: &SyntaxSet) -> Vec<String> {
+        let mut names: Vec<String> = set
+            .syntaxes()
+            .iter()
+            .filter(|s| !s.name.is_empty())
+            .map(|s| s.name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Rebuilds the subset from syntect's grammars and compares it with the
+    /// bundled file. `KESTREL_WRITE_GRAMMARS=1` writes the file first.
+    #[test]
+    fn the_bundled_grammars_are_the_listed_subset() {
+        let subset = bundled_subset();
+        if std::env::var_os("KESTREL_WRITE_GRAMMARS").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/grammars.packdump");
+            syntect::dumps::dump_to_uncompressed_file(&subset, path).unwrap();
+        }
+        let bundled: SyntaxSet = syntect::dumps::from_uncompressed_data(GRAMMARS).unwrap();
+        let mut listed: Vec<String> = BUNDLED.iter().map(|s| s.to_string()).collect();
+        listed.sort();
+        assert_eq!(names(&bundled), listed);
+        assert_eq!(names(&subset), listed);
+        assert_eq!(bundled.syntaxes().len(), subset.syntaxes().len());
+        for (a, b) in bundled.syntaxes().iter().zip(subset.syntaxes()) {
+            assert_eq!(
+                (&a.name, a.scope, &a.file_extensions),
+                (&b.name, b.scope, &b.file_extensions)
+            );
+        }
+    }
+
+    #[test]
+    fn grammars_that_embed_others_still_work() {
+        let html = "<p onclick=\"go()\">x</p>\n<script>let a = /x+/g;</script>\n\
+                    <style>p { color: red }</style>\n";
+        let out = highlight(html, "html").unwrap();
+        assert!(out.contains("hl-source hl-js"), "{out}");
+        assert!(out.contains("hl-source hl-css"), "{out}");
+        let out = highlight("import re\nre.compile(r'[a-z]+')\n", "python").unwrap();
+        assert!(out.contains("hl-regexp"), "{out}");
+    }
+
+    #[test]
+    fn grammars_left_out_are_not_found() {
+        assert_eq!(highlight("# title\n", "markdown"), None);
+        assert_eq!(highlight("<?php echo 1; ?>\n", "php"), None);
+    }
 
     #[test]
     fn known_languages_become_classed_spans() {
