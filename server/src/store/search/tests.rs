@@ -129,6 +129,23 @@ fn hits_carry_where_they_are_and_a_marked_snippet() {
 }
 
 #[test]
+fn folded_diacritics_match_and_are_marked() {
+    let (_dir, mut conn) = db();
+    let c = conversation(&conn, "Cafés");
+    let m = add(
+        &mut conn,
+        c.id,
+        None,
+        "We met at the Café Crème by the station.",
+    );
+    let results = search(&conn, &SearchQuery::messages("cafe creme")).unwrap();
+    assert_eq!(results.hits.len(), 1);
+    assert_eq!(results.hits[0].message_id, Some(m.id));
+    let marked = results.hits[0].marked_snippet("[", "]");
+    assert!(marked.contains("[Café] [Crème]"), "{marked}");
+}
+
+#[test]
 fn ranking_prefers_frequent_concentrated_and_rare_terms() {
     let (_dir, mut conn) = db();
     let c = conversation(&conn, "Notes");
