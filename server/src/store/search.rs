@@ -104,7 +104,7 @@ pub const MIGRATION: &str = "
 ";
 
 /// How many of the newest matches are read and scored per search.
-pub const CANDIDATE_WINDOW: usize = 1000;
+pub const CANDIDATE_WINDOW: usize = 250;
 
 /// The most words (or quoted phrases) one search uses.
 pub const MAX_TERMS: usize = 16;
