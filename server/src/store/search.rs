@@ -45,6 +45,7 @@ pub const MIGRATION: &str = "
         body,
         tokenize = 'unicode61 remove_diacritics 2'
     );
+    CREATE INDEX messages_by_time ON messages(created_at);
     CREATE VIRTUAL TABLE conversation_fts USING fts5(
         title,
         tokenize = 'unicode61 remove_diacritics 2'
@@ -412,14 +413,60 @@ fn newest_matches(
         let rows = stmt.query_map(params![expression, window], read)?;
         Ok(rows.collect::<Result<_, _>>()?)
     } else {
+        let (low, high) = rowid_bounds(conn, since, until)?;
         let mut stmt = conn.prepare_cached(
             "SELECT f.rowid, f.body FROM message_fts f CROSS JOIN messages m ON m.rowid = f.rowid
-             WHERE f.message_fts MATCH ?1 AND m.created_at >= ?3 AND m.created_at < ?4
+             WHERE f.message_fts MATCH ?1 AND f.rowid BETWEEN ?5 AND ?6
+               AND m.created_at >= ?3 AND m.created_at < ?4
              ORDER BY f.rowid DESC LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![expression, window, since, until], read)?;
+        let rows = stmt.query_map(params![expression, window, since, until, low, high], read)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Messages a date bound may scan through `messages_by_time` to narrow
+/// the rowids a dated search walks.
+const BOUND_SCAN: i64 = 50_000;
+
+/// The rowids every message written in `since..until` lies within, found
+/// from whichever side of the range holds few messages (at most
+/// [`BOUND_SCAN`]): the newest messages when `since` is recent, the
+/// oldest when `until` is early. The index then seeks straight to the
+/// range instead of passing every newer match. Exact whatever order
+/// messages were stored in (an imported old message has a new rowid and
+/// simply widens the range); the date itself is still checked per row.
+fn rowid_bounds(conn: &Connection, since: i64, until: i64) -> Result<(i64, i64), StoreError> {
+    let mut low = i64::MIN;
+    let mut high = i64::MAX;
+    if since != i64::MIN {
+        let mut stmt = conn.prepare_cached(
+            "SELECT count(*), min(r) FROM (SELECT rowid AS r FROM messages
+             WHERE created_at >= ?1 ORDER BY created_at DESC LIMIT ?2)",
+        )?;
+        let (count, min): (i64, Option<i64>) = stmt
+            .query_row(params![since, BOUND_SCAN + 1], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        if count <= BOUND_SCAN {
+            // No message at all in or after the range: nothing can match.
+            low = min.unwrap_or(i64::MAX);
+        }
+    }
+    if until != i64::MAX {
+        let mut stmt = conn.prepare_cached(
+            "SELECT count(*), max(r) FROM (SELECT rowid AS r FROM messages
+             WHERE created_at < ?1 ORDER BY created_at ASC LIMIT ?2)",
+        )?;
+        let (count, max): (i64, Option<i64>) = stmt
+            .query_row(params![until, BOUND_SCAN + 1], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        if count <= BOUND_SCAN {
+            high = max.unwrap_or(i64::MIN);
+        }
+    }
+    Ok((low, high))
 }
 
 /// Each term's inverse document frequency. A term matching fewer rows than

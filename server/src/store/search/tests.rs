@@ -283,6 +283,55 @@ fn titles_only_and_date_filters() {
 }
 
 #[test]
+fn date_filters_are_exact_when_old_messages_are_stored_late() {
+    let (_dir, mut conn) = db();
+    let c = conversation(&conn, "Imported");
+    let day = 86_400_000;
+    let mut at = |t: i64| {
+        let m = message_at(
+            c.id,
+            None,
+            vec![ContentBlock::text(format!("lantern at {t}"))],
+            MessageStatus::Complete,
+            t,
+        );
+        queries::insert_message(&mut conn, &m).unwrap();
+        m.id
+    };
+    // Stored in this order: rowids do not follow the dates.
+    let recent = at(100 * day);
+    let ancient = at(day);
+    let middle = at(50 * day);
+    let newest = at(101 * day);
+    let dated = |since: Option<i64>, until: Option<i64>| {
+        let mut found: Vec<_> = search(
+            &conn,
+            &SearchQuery {
+                since: since.map(Timestamp),
+                until: until.map(Timestamp),
+                ..SearchQuery::messages("lantern")
+            },
+        )
+        .unwrap()
+        .hits
+        .into_iter()
+        .filter_map(|h| h.message_id)
+        .collect();
+        found.sort();
+        found
+    };
+    let sorted = |mut v: Vec<MessageId>| {
+        v.sort();
+        v
+    };
+    assert_eq!(dated(None, Some(2 * day)), vec![ancient]);
+    assert_eq!(dated(Some(100 * day), None), sorted(vec![recent, newest]));
+    assert_eq!(dated(Some(2 * day), Some(100 * day)), vec![middle]);
+    assert_eq!(dated(Some(200 * day), None), Vec::<MessageId>::new());
+    assert_eq!(dated(None, Some(0)), Vec::<MessageId>::new());
+}
+
+#[test]
 fn triggers_keep_the_index_in_step() {
     let (_dir, mut conn) = db();
     let c = conversation(&conn, "Sync");
