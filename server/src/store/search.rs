@@ -427,7 +427,7 @@ fn newest_matches(
 
 /// Messages a date bound may scan through `messages_by_time` to narrow
 /// the rowids a dated search walks.
-const BOUND_SCAN: i64 = 50_000;
+const BOUND_SCAN: i64 = 100_000;
 
 /// The rowids every message written in `since..until` lies within, found
 /// from whichever side of the range holds few messages (at most
