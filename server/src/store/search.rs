@@ -21,13 +21,15 @@
 //!
 //! Ranking (see BENCHMARKS.md for the measurements behind it): FTS5's own
 //! `bm25()` counts every row containing each term before it scores one,
-//! so a term found in most of a million messages costs tens of
-//! milliseconds however few hits are returned. Instead the newest
+//! so a term found in most of a million messages costs over a second of
+//! CPU however few hits are returned. Instead the newest
 //! [`CANDIDATE_WINDOW`] matches are read (cheap: the index walks in rowid
 //! order and stops), and scored here with BM25, taking document
-//! frequencies from a bounded probe of the index. When fewer messages match
-//! than the window, the ranking covers every match; otherwise it covers the
-//! newest window, which the answer says ([`Ranking::NewestWindow`]).
+//! frequencies from a bounded probe of the index; snippets are cut from
+//! the text already read. When fewer messages match than the window, the
+//! ranking covers every match; otherwise it covers the newest window, which
+//! the answer says ([`Ranking::NewestWindow`]). A date range first becomes
+//! a rowid range ([`rowid_bounds`]) so the walk seeks straight to it.
 
 use kestrel_shared::{
     Conversation, ConversationId, MAX_SEARCH_LIMIT, MessageId, Ranking, Role, SearchHit,
