@@ -29,7 +29,7 @@
 //! the text already read. When fewer messages match than the window, the
 //! ranking covers every match; otherwise it covers the newest window, which
 //! the answer says ([`Ranking::NewestWindow`]). A date range first becomes
-//! a rowid range ([`rowid_bounds`]) so the walk seeks straight to it.
+//! a rowid range (`rowid_bounds`) so the walk seeks straight to it.
 
 use kestrel_shared::{
     Conversation, ConversationId, MAX_SEARCH_LIMIT, MessageId, Ranking, Role, SearchHit,
