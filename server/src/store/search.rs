@@ -21,13 +21,15 @@
 //!
 //! Ranking (see BENCHMARKS.md for the measurements behind it): FTS5's own
 //! `bm25()` counts every row containing each term before it scores one,
-//! so a term found in most of a million messages costs tens of
-//! milliseconds however few hits are returned. Instead the newest
+//! so a term found in most of a million messages costs over a second of
+//! CPU however few hits are returned. Instead the newest
 //! [`CANDIDATE_WINDOW`] matches are read (cheap: the index walks in rowid
 //! order and stops), and scored here with BM25, taking document
-//! frequencies from a bounded probe of the index. When fewer messages match
-//! than the window, the ranking covers every match; otherwise it covers the
-//! newest window, which the answer says ([`Ranking::NewestWindow`]).
+//! frequencies from a bounded probe of the index; snippets are cut from
+//! the text already read. When fewer messages match than the window, the
+//! ranking covers every match; otherwise it covers the newest window, which
+//! the answer says ([`Ranking::NewestWindow`]). A date range first becomes
+//! a rowid range (`rowid_bounds`) so the walk seeks straight to it.
 
 use kestrel_shared::{
     Conversation, ConversationId, MAX_SEARCH_LIMIT, MessageId, Ranking, Role, SearchHit,
@@ -45,6 +47,7 @@ pub const MIGRATION: &str = "
         body,
         tokenize = 'unicode61 remove_diacritics 2'
     );
+    CREATE INDEX messages_by_time ON messages(created_at);
     CREATE VIRTUAL TABLE conversation_fts USING fts5(
         title,
         tokenize = 'unicode61 remove_diacritics 2'
@@ -104,7 +107,7 @@ pub const MIGRATION: &str = "
 ";
 
 /// How many of the newest matches are read and scored per search.
-pub const CANDIDATE_WINDOW: usize = 1000;
+pub const CANDIDATE_WINDOW: usize = 250;
 
 /// The most words (or quoted phrases) one search uses.
 pub const MAX_TERMS: usize = 16;
@@ -162,8 +165,8 @@ impl ParsedQuery {
 
 /// Splits text into lower-case words the way the index does (runs of
 /// letters and digits). Diacritics are kept here; the index folds them,
-/// so `cafe` finds `café`, which then scores and highlights as the index
-/// says but counts as another word in [`bm25`].
+/// so `cafe` finds `café`; such a match then counts for nothing in the
+/// score, and its snippet comes from FTS5 instead.
 pub fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_empty())
@@ -228,6 +231,17 @@ pub fn parse_query(text: &str) -> ParsedQuery {
 
 /// Searches messages or titles.
 pub fn search(conn: &Connection, query: &SearchQuery) -> Result<SearchResults, StoreError> {
+    search_with_window(conn, query, CANDIDATE_WINDOW)
+}
+
+/// [`search`] scoring the newest `window` matches (the benchmark compares
+/// windows).
+pub fn search_with_window(
+    conn: &Connection,
+    query: &SearchQuery,
+    window: usize,
+) -> Result<SearchResults, StoreError> {
+    let window = window.max(1);
     let parsed = parse_query(&query.text);
     if parsed.terms.is_empty() {
         return Ok(SearchResults {
@@ -245,7 +259,7 @@ pub fn search(conn: &Connection, query: &SearchQuery) -> Result<SearchResults, S
     let until = query.until.map_or(i64::MAX, |t| t.0);
     let (hits, ranking) = match query.scope {
         SearchScope::Titles => search_titles(conn, &parsed, since, until, limit)?,
-        _ => search_messages(conn, &parsed, since, until, limit)?,
+        _ => search_messages(conn, &parsed, since, until, limit, window)?,
     };
     Ok(SearchResults {
         hits,
@@ -305,16 +319,17 @@ fn search_messages(
     since: i64,
     until: i64,
     limit: usize,
+    window: usize,
 ) -> Result<(Vec<SearchHit>, Ranking), StoreError> {
     let expression = parsed.fts_expression();
-    let candidates = newest_matches(conn, &expression, since, until, CANDIDATE_WINDOW)?;
-    let ranking = if candidates.len() < CANDIDATE_WINDOW {
+    let candidates = newest_matches(conn, &expression, since, until, window)?;
+    let ranking = if candidates.len() < window {
         Ranking::AllMatches {
             matches: candidates.len() as u64,
         }
     } else {
         Ranking::NewestWindow {
-            window: CANDIDATE_WINDOW as u64,
+            window: window as u64,
         }
     };
     if candidates.is_empty() {
@@ -323,7 +338,7 @@ fn search_messages(
     // With one term every candidate shares its weight, so only a query of
     // several terms needs their document frequencies.
     let weights = if parsed.terms.len() > 1 {
-        term_weights(conn, parsed)?
+        term_weights(conn, parsed, window)?
     } else {
         vec![1.0]
     };
@@ -335,10 +350,6 @@ fn search_messages(
         "SELECT m.id, m.conversation_id, m.role, m.created_at, c.title
          FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.rowid = ?1",
     )?;
-    let mut snippet = conn.prepare_cached(&format!(
-        "SELECT snippet(message_fts, 0, char(2), char(3), '…', {SNIPPET_TOKENS})
-         FROM message_fts WHERE message_fts MATCH ?1 AND rowid = ?2"
-    ))?;
     let mut hits = Vec::with_capacity(scored.len());
     for (rowid, score) in scored {
         let Some((id, conversation, role, created_at, title)) = meta
@@ -355,7 +366,14 @@ fn search_messages(
         else {
             continue;
         };
-        let marked: String = snippet.query_row(params![expression, rowid], |r| r.get(0))?;
+        let body = candidates
+            .iter()
+            .find(|c| c.rowid == rowid)
+            .map_or("", |c| c.body.as_str());
+        let snippet = match rust_snippet(body, &parsed.terms) {
+            Some(parts) => parts,
+            None => fts_snippet(conn, &expression, rowid)?,
+        };
         hits.push(SearchHit {
             conversation_id: parse(&conversation, "conversation id")?,
             conversation_title: title,
@@ -365,7 +383,7 @@ fn search_messages(
                 _ => Role::Assistant,
             }),
             created_at: Timestamp(created_at),
-            snippet: snippet_parts(&marked),
+            snippet,
             score,
         });
     }
@@ -397,20 +415,70 @@ fn newest_matches(
         let rows = stmt.query_map(params![expression, window], read)?;
         Ok(rows.collect::<Result<_, _>>()?)
     } else {
+        let (low, high) = rowid_bounds(conn, since, until)?;
         let mut stmt = conn.prepare_cached(
             "SELECT f.rowid, f.body FROM message_fts f CROSS JOIN messages m ON m.rowid = f.rowid
-             WHERE f.message_fts MATCH ?1 AND m.created_at >= ?3 AND m.created_at < ?4
+             WHERE f.message_fts MATCH ?1 AND f.rowid BETWEEN ?5 AND ?6
+               AND m.created_at >= ?3 AND m.created_at < ?4
              ORDER BY f.rowid DESC LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![expression, window, since, until], read)?;
+        let rows = stmt.query_map(params![expression, window, since, until, low, high], read)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 
+/// Messages a date bound may scan through `messages_by_time` to narrow
+/// the rowids a dated search walks.
+const BOUND_SCAN: i64 = 100_000;
+
+/// The rowids every message written in `since..until` lies within, found
+/// from whichever side of the range holds few messages (at most
+/// [`BOUND_SCAN`]): the newest messages when `since` is recent, the
+/// oldest when `until` is early. The index then seeks straight to the
+/// range instead of passing every newer match. Exact whatever order
+/// messages were stored in (an imported old message has a new rowid and
+/// simply widens the range); the date itself is still checked per row.
+fn rowid_bounds(conn: &Connection, since: i64, until: i64) -> Result<(i64, i64), StoreError> {
+    let mut low = i64::MIN;
+    let mut high = i64::MAX;
+    if since != i64::MIN {
+        let mut stmt = conn.prepare_cached(
+            "SELECT count(*), min(r) FROM (SELECT rowid AS r FROM messages
+             WHERE created_at >= ?1 ORDER BY created_at DESC LIMIT ?2)",
+        )?;
+        let (count, min): (i64, Option<i64>) = stmt
+            .query_row(params![since, BOUND_SCAN + 1], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        if count <= BOUND_SCAN {
+            // No message at all in or after the range: nothing can match.
+            low = min.unwrap_or(i64::MAX);
+        }
+    }
+    if until != i64::MAX {
+        let mut stmt = conn.prepare_cached(
+            "SELECT count(*), max(r) FROM (SELECT rowid AS r FROM messages
+             WHERE created_at < ?1 ORDER BY created_at ASC LIMIT ?2)",
+        )?;
+        let (count, max): (i64, Option<i64>) = stmt
+            .query_row(params![until, BOUND_SCAN + 1], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        if count <= BOUND_SCAN {
+            high = max.unwrap_or(i64::MIN);
+        }
+    }
+    Ok((low, high))
+}
+
 /// Each term's inverse document frequency. A term matching fewer rows than
 /// the window is counted exactly; a commoner one is estimated from how
-/// much of the rowid range its newest `CANDIDATE_WINDOW` matches span.
-fn term_weights(conn: &Connection, parsed: &ParsedQuery) -> Result<Vec<f64>, StoreError> {
+/// much of the rowid range its newest `window` matches span.
+fn term_weights(
+    conn: &Connection,
+    parsed: &ParsedQuery,
+    window: usize,
+) -> Result<Vec<f64>, StoreError> {
     let bounds: Option<(i64, i64)> = conn
         .query_row(
             "SELECT (SELECT rowid FROM message_fts ORDER BY rowid ASC LIMIT 1),
@@ -427,7 +495,7 @@ fn term_weights(conn: &Connection, parsed: &ParsedQuery) -> Result<Vec<f64>, Sto
         "SELECT count(*), min(rowid) FROM (SELECT rowid FROM message_fts
          WHERE message_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2)",
     )?;
-    let window = i64::try_from(CANDIDATE_WINDOW).unwrap_or(i64::MAX);
+    let window = i64::try_from(window).unwrap_or(i64::MAX);
     let mut weights = Vec::with_capacity(parsed.terms.len());
     for term in &parsed.terms {
         let single = ParsedQuery {
@@ -455,25 +523,88 @@ fn idf(total: f64, df: f64) -> f64 {
     ((total - df + 0.5) / (df + 0.5) + 1.0).ln()
 }
 
+/// The byte ranges of the words of `text`, as [`tokenize`] splits them.
+fn word_spans(text: &str, out: &mut Vec<(usize, usize)>) {
+    out.clear();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, text.len()));
+    }
+}
+
+/// Whether the word `have` is the query word `want` (lower case), or
+/// starts with it when `prefix`. Allocates only for non-ASCII words.
+fn word_matches(have: &str, want: &str, prefix: bool) -> bool {
+    if have.is_ascii() {
+        if prefix {
+            have.len() >= want.len() && have[..want.len()].eq_ignore_ascii_case(want)
+        } else {
+            have.eq_ignore_ascii_case(want)
+        }
+    } else {
+        let lower = have.to_lowercase();
+        if prefix {
+            lower.starts_with(want)
+        } else {
+            lower == want
+        }
+    }
+}
+
+/// The word indexes at which `term` occurs in `text` (split into `spans`).
+fn term_starts<'a>(
+    text: &'a str,
+    spans: &'a [(usize, usize)],
+    term: &'a Term,
+) -> impl Iterator<Item = usize> + 'a {
+    let n = term.tokens.len();
+    (0..spans.len().saturating_sub(n.saturating_sub(1))).filter(move |&i| {
+        n > 0
+            && term.tokens.iter().enumerate().all(|(k, want)| {
+                let (a, b) = spans[i + k];
+                word_matches(&text[a..b], want, term.prefix && k + 1 == n)
+            })
+    })
+}
+
 /// BM25 of every candidate: `(rowid, score)`. Document lengths are
 /// measured against the candidates' average length.
 fn score(candidates: &[Candidate], terms: &[Term], weights: &[f64]) -> Vec<(i64, f64)> {
-    let tokenized: Vec<Vec<String>> = candidates
+    let mut spans = Vec::new();
+    let counted: Vec<(usize, Vec<usize>)> = candidates
         .iter()
-        .map(|c| tokenize(&c.body).collect())
+        .map(|c| {
+            word_spans(&c.body, &mut spans);
+            let tf = terms
+                .iter()
+                .map(|t| term_starts(&c.body, &spans, t).count())
+                .collect();
+            (spans.len(), tf)
+        })
         .collect();
-    let average = tokenized.iter().map(Vec::len).sum::<usize>() as f64 / tokenized.len() as f64;
+    let average =
+        counted.iter().map(|(len, _)| *len).sum::<usize>() as f64 / counted.len().max(1) as f64;
     let average = average.max(1.0);
     candidates
         .iter()
-        .zip(&tokenized)
-        .map(|(candidate, tokens)| {
-            let length = tokens.len() as f64;
-            let score = terms
+        .zip(&counted)
+        .map(|(candidate, (length, tfs))| {
+            let length = *length as f64;
+            let score = tfs
                 .iter()
                 .zip(weights)
-                .map(|(term, weight)| {
-                    let tf = occurrences(tokens, term) as f64;
+                .map(|(&tf, weight)| {
+                    let tf = tf as f64;
                     weight * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * length / average))
                 })
                 .sum();
@@ -482,28 +613,84 @@ fn score(candidates: &[Candidate], terms: &[Term], weights: &[f64]) -> Vec<(i64,
         .collect()
 }
 
-/// How often `term` occurs in `tokens`.
-fn occurrences(tokens: &[String], term: &Term) -> usize {
-    let n = term.tokens.len();
-    if n == 0 || tokens.len() < n {
-        return 0;
+/// The stretch of `text` around its densest cluster of matches, as
+/// snippet parts, or `None` if no word matches here (a match the index
+/// made by folding diacritics; the caller asks FTS5 instead).
+fn rust_snippet(text: &str, terms: &[Term]) -> Option<Vec<SnippetPart>> {
+    let mut spans = Vec::new();
+    word_spans(text, &mut spans);
+    // Every occurrence as a word range; a phrase is one range.
+    let mut hits: Vec<(usize, usize)> = terms
+        .iter()
+        .flat_map(|t| term_starts(text, &spans, t).map(move |i| (i, i + t.tokens.len())))
+        .collect();
+    if hits.is_empty() {
+        return None;
     }
-    tokens
-        .windows(n)
-        .filter(|window| {
-            window
+    hits.sort_unstable();
+    let size = SNIPPET_TOKENS as usize;
+    // The window of `size` words starting at a hit that covers most hits.
+    let best = hits
+        .iter()
+        .map(|&(first, _)| {
+            let covered = hits
                 .iter()
-                .zip(&term.tokens)
-                .enumerate()
-                .all(|(i, (have, want))| {
-                    if term.prefix && i + 1 == n {
-                        have.starts_with(want.as_str())
-                    } else {
-                        have == want
-                    }
-                })
+                .filter(|&&(a, b)| a >= first && b <= first + size)
+                .count();
+            (covered, std::cmp::Reverse(first))
         })
-        .count()
+        .max()
+        .map_or(0, |(_, std::cmp::Reverse(first))| first);
+    // A little context before the first hit, the window kept in the text.
+    let start = best.saturating_sub(3).min(spans.len().saturating_sub(size));
+    let end = (start + size).min(spans.len());
+    let mut parts = Vec::new();
+    let mut push = |text: &str, hit: bool| {
+        if text.is_empty() {
+            return;
+        }
+        match parts.last_mut() {
+            Some(SnippetPart { text: last, hit: h }) if *h == hit => last.push_str(text),
+            _ => parts.push(SnippetPart {
+                text: text.to_owned(),
+                hit,
+            }),
+        }
+    };
+    let from = spans[start].0;
+    let to = spans[end - 1].1;
+    if start > 0 {
+        push("…", false);
+    }
+    let mut at = from;
+    for &(a, b) in hits.iter().filter(|&&(a, b)| a >= start && b <= end) {
+        let (a, b) = (spans[a].0.max(at), spans[b - 1].1);
+        if b <= at {
+            continue;
+        }
+        push(&text[at..a], false);
+        push(&text[a..b], true);
+        at = b;
+    }
+    push(&text[at..to], false);
+    if end < spans.len() {
+        push("…", false);
+    }
+    Some(parts)
+}
+
+/// FTS5's own snippet of one row.
+fn fts_snippet(
+    conn: &Connection,
+    expression: &str,
+    rowid: i64,
+) -> Result<Vec<SnippetPart>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT snippet(message_fts, 0, char(2), char(3), '…', {SNIPPET_TOKENS})
+         FROM message_fts WHERE message_fts MATCH ?1 AND rowid = ?2"
+    ))?;
+    let marked: String = stmt.query_row(params![expression, rowid], |r| r.get(0))?;
+    Ok(snippet_parts(&marked))
 }
 
 /// Splits text marked with [`OPEN`]/[`CLOSE`] into snippet parts.

@@ -129,6 +129,23 @@ fn hits_carry_where_they_are_and_a_marked_snippet() {
 }
 
 #[test]
+fn folded_diacritics_match_and_are_marked() {
+    let (_dir, mut conn) = db();
+    let c = conversation(&conn, "Cafés");
+    let m = add(
+        &mut conn,
+        c.id,
+        None,
+        "We met at the Café Crème by the station.",
+    );
+    let results = search(&conn, &SearchQuery::messages("cafe creme")).unwrap();
+    assert_eq!(results.hits.len(), 1);
+    assert_eq!(results.hits[0].message_id, Some(m.id));
+    let marked = results.hits[0].marked_snippet("[", "]");
+    assert!(marked.contains("[Café] [Crème]"), "{marked}");
+}
+
+#[test]
 fn ranking_prefers_frequent_concentrated_and_rare_terms() {
     let (_dir, mut conn) = db();
     let c = conversation(&conn, "Notes");
@@ -263,6 +280,55 @@ fn titles_only_and_date_filters() {
     assert_eq!(dated(None, Some(2 * day)), vec![monday]);
     assert_eq!(dated(Some(2 * day), Some(3 * day)), vec![tuesday]);
     assert_eq!(dated(Some(4 * day), None), Vec::<MessageId>::new());
+}
+
+#[test]
+fn date_filters_are_exact_when_old_messages_are_stored_late() {
+    let (_dir, mut conn) = db();
+    let c = conversation(&conn, "Imported");
+    let day = 86_400_000;
+    let mut at = |t: i64| {
+        let m = message_at(
+            c.id,
+            None,
+            vec![ContentBlock::text(format!("lantern at {t}"))],
+            MessageStatus::Complete,
+            t,
+        );
+        queries::insert_message(&mut conn, &m).unwrap();
+        m.id
+    };
+    // Stored in this order: rowids do not follow the dates.
+    let recent = at(100 * day);
+    let ancient = at(day);
+    let middle = at(50 * day);
+    let newest = at(101 * day);
+    let dated = |since: Option<i64>, until: Option<i64>| {
+        let mut found: Vec<_> = search(
+            &conn,
+            &SearchQuery {
+                since: since.map(Timestamp),
+                until: until.map(Timestamp),
+                ..SearchQuery::messages("lantern")
+            },
+        )
+        .unwrap()
+        .hits
+        .into_iter()
+        .filter_map(|h| h.message_id)
+        .collect();
+        found.sort();
+        found
+    };
+    let sorted = |mut v: Vec<MessageId>| {
+        v.sort();
+        v
+    };
+    assert_eq!(dated(None, Some(2 * day)), vec![ancient]);
+    assert_eq!(dated(Some(100 * day), None), sorted(vec![recent, newest]));
+    assert_eq!(dated(Some(2 * day), Some(100 * day)), vec![middle]);
+    assert_eq!(dated(Some(200 * day), None), Vec::<MessageId>::new());
+    assert_eq!(dated(None, Some(0)), Vec::<MessageId>::new());
 }
 
 #[test]

@@ -80,8 +80,18 @@ struct QuerySet {
     matches_min: i64,
     matches_max: i64,
     shipped: Latency,
+    shipped_cpu: Latency,
     /// FTS5's own `ORDER BY rank LIMIT 20` with snippets, for comparison.
     plain_bm25: Option<Latency>,
+    plain_bm25_cpu: Option<Latency>,
+}
+
+#[derive(Debug, Serialize)]
+struct WindowRow {
+    set: String,
+    window: usize,
+    wall: Latency,
+    cpu: Latency,
 }
 
 #[derive(Debug, Serialize)]
@@ -109,7 +119,9 @@ struct Report {
     wal_bytes: u64,
     bytes_by_part: Vec<(String, i64)>,
     search: Vec<QuerySet>,
+    windows: Vec<WindowRow>,
     open_longest: Latency,
+    open_longest_cpu: Latency,
     open_longest_messages: usize,
     open_longest_json_ms: f64,
     writes: Vec<WriteMode>,
@@ -136,6 +148,23 @@ fn ms(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1000.0
 }
 
+/// This thread's CPU time so far, in ms (`CLOCK_THREAD_CPUTIME_ID`). On a
+/// machine shared with other work, wall time includes waiting for a CPU;
+/// this does not.
+fn cpu_ms() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    t.tv_sec as f64 * 1000.0 + t.tv_nsec as f64 / 1e6
+}
+
+/// Runs `f`, returning its result, wall time and CPU time (ms).
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
+    let cpu = cpu_ms();
+    let start = Instant::now();
+    let out = f();
+    let wall = ms(start);
+    (out, wall, cpu_ms() - cpu)
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let path = args.data_dir.join("kestrel.db");
@@ -156,7 +185,10 @@ fn main() -> anyhow::Result<()> {
     let search_sets = search_benchmarks(&conn, args.rounds)?;
     memory_points.push(memory("after searches"));
 
-    let (open_longest, open_longest_messages, open_longest_json_ms) =
+    let windows = window_benchmarks(&conn, args.rounds)?;
+    memory_points.push(memory("after window comparison"));
+
+    let (open_longest, open_longest_cpu, open_longest_messages, open_longest_json_ms) =
         open_benchmark(&conn, args.rounds * 2)?;
     memory_points.push(memory("after opening the longest conversation"));
 
@@ -190,7 +222,9 @@ fn main() -> anyhow::Result<()> {
         wal_bytes: file_size("-wal"),
         bytes_by_part,
         search: search_sets,
+        windows,
         open_longest,
+        open_longest_cpu,
         open_longest_messages,
         open_longest_json_ms,
         writes,
@@ -225,21 +259,37 @@ fn search_benchmarks(conn: &Connection, rounds: usize) -> anyhow::Result<Vec<Que
         format!("{} memory", long_tail_word(3)),
     ]
     .to_vec();
-    let month_ago = queries::now().0 - 30 * 86_400_000;
+    let month = 30 * 86_400_000;
+    let month_ago = queries::now().0 - month;
+    let oldest: i64 = conn.query_row("SELECT min(created_at) FROM messages", [], |r| r.get(0))?;
     let mut sets = Vec::new();
-    for (name, queries, scope, since) in [
+    for (name, queries, scope, since, until) in [
         (
             "rare terms (long-tail words)",
             rare,
             SearchScope::Messages,
             None,
+            None,
         ),
-        ("common terms", common.clone(), SearchScope::Messages, None),
-        ("terms in most messages", most, SearchScope::Messages, None),
+        (
+            "common terms",
+            common.clone(),
+            SearchScope::Messages,
+            None,
+            None,
+        ),
+        (
+            "terms in most messages",
+            most,
+            SearchScope::Messages,
+            None,
+            None,
+        ),
         (
             "several words, phrases, prefixes",
             mixed,
             SearchScope::Messages,
+            None,
             None,
         ),
         (
@@ -247,13 +297,22 @@ fn search_benchmarks(conn: &Connection, rounds: usize) -> anyhow::Result<Vec<Que
             common.clone(),
             SearchScope::Messages,
             Some(Timestamp(month_ago)),
+            None,
         ),
-        ("titles only", common, SearchScope::Titles, None),
+        (
+            "common terms, oldest 30 days only",
+            common.clone(),
+            SearchScope::Messages,
+            None,
+            Some(Timestamp(oldest + month)),
+        ),
+        ("titles only", common, SearchScope::Titles, None, None),
     ] {
         eprintln!("store-bench: search, {name}…");
         let query = |text: &str| SearchQuery {
             scope,
             since,
+            until,
             ..SearchQuery::messages(text)
         };
         let (mut matches_min, mut matches_max) = (i64::MAX, 0);
@@ -268,8 +327,12 @@ fn search_benchmarks(conn: &Connection, rounds: usize) -> anyhow::Result<Vec<Que
             } else {
                 conn.query_row(
                     "SELECT count(*) FROM message_fts f JOIN messages m ON m.rowid = f.rowid
-                     WHERE f.message_fts MATCH ?1 AND m.created_at >= ?2",
-                    params![parsed.fts_expression(), since.map_or(i64::MIN, |t| t.0)],
+                     WHERE f.message_fts MATCH ?1 AND m.created_at >= ?2 AND m.created_at < ?3",
+                    params![
+                        parsed.fts_expression(),
+                        since.map_or(i64::MIN, |t| t.0),
+                        until.map_or(i64::MAX, |t| t.0)
+                    ],
                     |r| r.get(0),
                 )?
             };
@@ -278,52 +341,102 @@ fn search_benchmarks(conn: &Connection, rounds: usize) -> anyhow::Result<Vec<Que
             // Warm-up: the pages this query needs are read once.
             search::search(conn, &query(text))?;
         }
-        let mut samples = Vec::new();
-        for _ in 0..rounds {
+        let (mut samples, mut cpu) = (Vec::new(), Vec::new());
+        let started = Instant::now();
+        for round in 0..rounds {
+            // A slow set stops early (its sample count says so).
+            if round >= 2 && started.elapsed().as_secs() > 20 {
+                break;
+            }
             for text in &queries {
-                let start = Instant::now();
-                let results = search::search(conn, &query(text))?;
-                samples.push(ms(start));
-                std::hint::black_box(results);
+                let (results, wall, on_cpu) = timed(|| search::search(conn, &query(text)));
+                std::hint::black_box(results?);
+                samples.push(wall);
+                cpu.push(on_cpu);
             }
         }
-        let plain_bm25 = if scope == SearchScope::Messages && since.is_none() {
-            let mut stmt = conn.prepare(
-                "SELECT rowid, snippet(message_fts, 0, char(2), char(3), '…', 14)
+        let (plain_bm25, plain_bm25_cpu) =
+            if scope == SearchScope::Messages && since.is_none() && until.is_none() {
+                let mut stmt = conn.prepare(
+                    "SELECT rowid, snippet(message_fts, 0, char(2), char(3), '…', 14)
                  FROM message_fts WHERE message_fts MATCH ?1 ORDER BY rank LIMIT 20",
-            )?;
-            let mut samples = Vec::new();
-            for _ in 0..rounds.div_ceil(5) {
-                for text in &queries {
-                    let expression = search::parse_query(text).fts_expression();
-                    let start = Instant::now();
-                    let rows = stmt
-                        .query_map([expression], |r| {
-                            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-                        })?
-                        .collect::<Result<Vec<_>, _>>()?;
-                    samples.push(ms(start));
-                    std::hint::black_box(rows);
+                )?;
+                let (mut samples, mut cpu) = (Vec::new(), Vec::new());
+                for _ in 0..rounds.div_ceil(5) {
+                    for text in &queries {
+                        let expression = search::parse_query(text).fts_expression();
+                        let (rows, wall, on_cpu) = timed(|| {
+                            stmt.query_map([expression], |r| {
+                                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                            })
+                            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                        });
+                        std::hint::black_box(rows?);
+                        samples.push(wall);
+                        cpu.push(on_cpu);
+                    }
                 }
-            }
-            Some(latency(samples))
-        } else {
-            None
-        };
+                (Some(latency(samples)), Some(latency(cpu)))
+            } else {
+                (None, None)
+            };
         sets.push(QuerySet {
             name: name.to_owned(),
             queries,
             matches_min,
             matches_max,
             shipped: latency(samples),
+            shipped_cpu: latency(cpu),
             plain_bm25,
+            plain_bm25_cpu,
         });
     }
     Ok(sets)
 }
 
+/// The same searches scoring windows of other sizes.
+fn window_benchmarks(conn: &Connection, rounds: usize) -> anyhow::Result<Vec<WindowRow>> {
+    let sets: [(&str, &[&str]); 2] = [
+        (
+            "common terms",
+            &["garden", "budget", "recipe", "meeting", "memory"],
+        ),
+        ("terms in most messages", &["the", "a", "to", "of", "and"]),
+    ];
+    let mut rows = Vec::new();
+    for window in [100, 250, 500, 1000, 2000] {
+        for (set, queries) in sets {
+            eprintln!("store-bench: window {window}, {set}…");
+            let (mut samples, mut cpu) = (Vec::new(), Vec::new());
+            for round in 0..=rounds {
+                for text in queries {
+                    let query = SearchQuery::messages(*text);
+                    let (results, wall, on_cpu) =
+                        timed(|| search::search_with_window(conn, &query, window));
+                    std::hint::black_box(results?);
+                    // Round 0 warms the cache.
+                    if round > 0 {
+                        samples.push(wall);
+                        cpu.push(on_cpu);
+                    }
+                }
+            }
+            rows.push(WindowRow {
+                set: set.to_owned(),
+                window,
+                wall: latency(samples),
+                cpu: latency(cpu),
+            });
+        }
+    }
+    Ok(rows)
+}
+
 /// Opens the conversation with the most messages, as the app does.
-fn open_benchmark(conn: &Connection, runs: usize) -> anyhow::Result<(Latency, usize, f64)> {
+fn open_benchmark(
+    conn: &Connection,
+    runs: usize,
+) -> anyhow::Result<(Latency, Latency, usize, f64)> {
     let id: String = conn.query_row(
         "SELECT conversation_id FROM messages GROUP BY conversation_id
          ORDER BY count(*) DESC LIMIT 1",
@@ -336,11 +449,12 @@ fn open_benchmark(conn: &Connection, runs: usize) -> anyhow::Result<(Latency, us
         Ok(tree::view(conn, conversation)?)
     };
     let view = open()?;
-    let mut samples = Vec::new();
+    let (mut samples, mut cpu) = (Vec::new(), Vec::new());
     for _ in 0..runs {
-        let start = Instant::now();
-        std::hint::black_box(open()?);
-        samples.push(ms(start));
+        let (view, wall, on_cpu) = timed(open);
+        std::hint::black_box(view?);
+        samples.push(wall);
+        cpu.push(on_cpu);
     }
     let start = Instant::now();
     let json = serde_json::to_vec(&view)?;
@@ -350,7 +464,7 @@ fn open_benchmark(conn: &Connection, runs: usize) -> anyhow::Result<(Latency, us
         view.messages.len(),
         json.len() / 1024
     );
-    Ok((latency(samples), view.messages.len(), json_ms))
+    Ok((latency(samples), latency(cpu), view.messages.len(), json_ms))
 }
 
 /// The message triggers as shipped, and the two alternatives measured.
@@ -496,29 +610,51 @@ fn print_report(report: &Report) {
         println!("  {part:<34} {:>8.0} MiB", mib(*bytes as f64));
     }
     println!(
-        "\nsearch (20 hits with snippets)          matches      p50      p95      p99   | plain bm25 p50 / p95"
+        "\nsearch, 20 hits with snippets: wall p50/p95/p99, then CPU p50/p95/p99 (ms) | plain bm25 wall p50/p95, CPU p95"
     );
     for set in &report.search {
-        let plain = set
-            .plain_bm25
-            .as_ref()
-            .map(|l| format!("{:8.1} / {:.1}", l.p50_ms, l.p95_ms))
-            .unwrap_or_default();
+        let plain = match (&set.plain_bm25, &set.plain_bm25_cpu) {
+            (Some(wall), Some(cpu)) => {
+                format!(
+                    "{:.1} / {:.1}, cpu {:.1}",
+                    wall.p50_ms, wall.p95_ms, cpu.p95_ms
+                )
+            }
+            _ => String::new(),
+        };
         println!(
-            "  {:<36} {:>7}-{:<7} {:6.2}ms {:6.2}ms {:6.2}ms | {plain}",
+            "  {:<36} {:>7}-{:<7} {:6.2} {:6.2} {:6.2} | cpu {:6.2} {:6.2} {:6.2} | {plain}",
             set.name,
             set.matches_min,
             set.matches_max,
             set.shipped.p50_ms,
             set.shipped.p95_ms,
-            set.shipped.p99_ms
+            set.shipped.p99_ms,
+            set.shipped_cpu.p50_ms,
+            set.shipped_cpu.p95_ms,
+            set.shipped_cpu.p99_ms
+        );
+    }
+    println!("\nwindow size: wall p50/p95, CPU p50/p95/p99 (ms)");
+    for row in &report.windows {
+        println!(
+            "  {:>5} {:<24} {:6.2} {:6.2} | cpu {:6.2} {:6.2} {:6.2}",
+            row.window,
+            row.set,
+            row.wall.p50_ms,
+            row.wall.p95_ms,
+            row.cpu.p50_ms,
+            row.cpu.p95_ms,
+            row.cpu.p99_ms
         );
     }
     println!(
-        "\nopen the longest conversation ({} messages): p50 {:.1} ms, p95 {:.1} ms; to JSON {:.1} ms",
+        "\nopen the longest conversation ({} messages): wall p50 {:.1} ms, p95 {:.1} ms; cpu p50 {:.1} ms, p95 {:.1} ms; to JSON {:.1} ms",
         report.open_longest_messages,
         report.open_longest.p50_ms,
         report.open_longest.p95_ms,
+        report.open_longest_cpu.p50_ms,
+        report.open_longest_cpu.p95_ms,
         report.open_longest_json_ms
     );
     println!("\nstreamed batch writes                      p50      p95   finish p50  batches/s");
