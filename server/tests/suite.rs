@@ -2,4 +2,5 @@
 
 mod client;
 mod common;
+mod keys;
 mod turns;
