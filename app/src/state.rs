@@ -221,25 +221,6 @@ pub async fn choose_theme(mut state: ChatState, theme: Theme) {
     }
 }
 
-pub async fn save_api_key(mut state: ChatState, key: String) {
-    match api::set_api_key(key).await {
-        Ok(status) => {
-            let configured = status.is_configured();
-            state.key_status.set(Some(status));
-            if configured
-                && state
-                    .error
-                    .read()
-                    .as_ref()
-                    .is_some_and(|e| e.kind.needs_settings())
-            {
-                state.error.set(None);
-            }
-        }
-        Err(e) => state.show_error(api::to_kestrel_error(e)),
-    }
-}
-
 /// Puts `conversation` at the top of the sidebar (replacing its old row).
 fn upsert_conversation(mut state: ChatState, conversation: Conversation) {
     let mut list = state.conversations.write();

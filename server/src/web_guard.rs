@@ -101,14 +101,16 @@ async fn guard_request(State(guard): State<Arc<Guard>>, request: Request, next: 
     response
 }
 
-/// Steps 1–6: the request as the handler may see it, or the refusal.
+/// Steps 1–5: the request as the handler may see it, or the refusal.
 async fn admit(guard: &Guard, request: Request) -> Result<Request, Response> {
     let headers = request.headers();
+    // HTTP/2 carries the host in the URI's authority instead.
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+        .map(str::to_owned)
+        .or_else(|| request.uri().authority().map(|a| a.to_string()))
+        .unwrap_or_default();
     if !guard.hosts.allows(&host) {
         tracing::warn!(host = %host.chars().take(100).collect::<String>(), "refused a request for another host");
         return Err(refuse(

@@ -26,21 +26,23 @@ use kestrel_shared::{ChatEvent, KeyCheck, KeySource, SecureStore, SendMessage};
 const IN_SESSION: &str = "KESTREL_TEST_KEYRING_SESSION";
 /// Set on the child that must find no Secret Service.
 const NO_DBUS_CASE: &str = "KESTREL_TEST_KEYRING_NO_DBUS";
+/// Set on the child that finds the keyring locked.
+const LOCKED_CASE: &str = "KESTREL_TEST_KEYRING_LOCKED";
 type Case = fn() -> Result<(), String>;
 
 const KEY: &str = "sk-ant-api03-keychainTEST-9f8e7d6c5b4a-LEAK";
 
 fn main() -> ExitCode {
     if std::env::var_os(NO_DBUS_CASE).is_some() {
-        return run(
-            "without a D-Bus session the app offers session-only keys",
-            no_dbus(),
-        );
+        return run("(child) no D-Bus session", no_dbus());
+    }
+    if std::env::var_os(LOCKED_CASE).is_some() {
+        return run("(child) locked keyring", locked());
     }
     if std::env::var_os(IN_SESSION).is_none() {
         return rerun_in_private_session();
     }
-    let cases: [(&str, Case); 3] = [
+    let cases: [(&str, Case); 4] = [
         ("keys round-trip through the Secret Service", round_trip),
         (
             "a whole session with a keychain key leaves no copy of it",
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
             "without a D-Bus session the app offers session-only keys",
             spawn_no_dbus,
         ),
+        ("a locked keyring is reported, not waited on", spawn_locked),
     ];
     let mut failed = 0;
     for (name, case) in cases {
@@ -333,5 +336,62 @@ fn no_dbus() -> Result<(), String> {
             .as_deref()
             == Some("LEAK"),
         "and used",
+    )
+}
+
+/// Locks the login collection (as a screen lock would) and runs the
+/// locked case in a child, which must finish within a minute.
+fn spawn_locked() -> Result<(), String> {
+    OsKeychain
+        .set(&ProviderKeyId::Anthropic, &ApiKey::new(KEY).unwrap())
+        .map_err(|e| format!("set: {e}"))?;
+    let lock = Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service.Lock",
+            "array:objpath:/org/freedesktop/secrets/collection/login",
+        ])
+        .output()
+        .map_err(|e| format!("dbus-send: {e}"))?;
+    check(lock.status.success(), "the collection locks")?;
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env(LOCKED_CASE, "1")
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return check(status.success(), "the child case passed");
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            return Err("reading a locked keyring hangs".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn locked() -> Result<(), String> {
+    let store = KeyStore::with_keychain(|_| None, Arc::new(OsKeychain));
+    let id = ProviderKeyId::Anthropic;
+    let status = store.status(&id, "u");
+    let SecureStore::Unavailable { reason } = &status.secure_store else {
+        return Err(format!("a locked keyring is unavailable: {status:?}"));
+    };
+    check(
+        reason.contains("locked"),
+        &format!("the reason says so: {reason}"),
+    )?;
+    check(status.source.is_none(), "no key is read from it")?;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let source = runtime
+        .block_on(store.set(&id, ApiKey::new(KEY).unwrap()))
+        .map_err(|e| e.to_string())?;
+    check(
+        source == KeySource::Session,
+        "a key entered now lasts for the session",
     )
 }

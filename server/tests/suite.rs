@@ -12,4 +12,5 @@ mod models;
 mod openai;
 mod recovery;
 mod retry;
+mod keys;
 mod turns;

@@ -110,6 +110,7 @@ describe('keys', () => {
       await page.waitForFunction(() => document.querySelector('.key-status')?.innerText.includes('system keychain (…LEAK)'));
       await page.click('.check-key');
       await page.waitForSelector('.key-note.good:has-text("accepted")');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'security-settings-keychain.png') });
       await page.click('.close-settings');
 
       await stack.queue({ kind: 'text', text: 'Keychain key works.' });
@@ -161,6 +162,7 @@ describe('keys', () => {
       await page.click('.save-key');
       await page.waitForSelector('.key-note.good:has-text("this session only")');
       assert.match(await keyStatus(page), /entered here \(…LEAK\), kept in memory until Kestrel exits/);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'security-settings-session-only.png') });
       await page.click('.close-settings');
       await stack.queue({ kind: 'text', text: 'Session key works.' });
       await sendMessage(page, 'Hello with a session key');
