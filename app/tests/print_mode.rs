@@ -533,3 +533,19 @@ fn ctrl_c_cancels_the_turn_and_keeps_the_partial_reply() {
         "printed {printed:?}, saved {text:?}"
     );
 }
+
+/// `kestrel` must not load the desktop stack at start (docs/architecture.md,
+/// "Two binaries"): the window lives in `kestrel-desktop`.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_kestrel_binary_links_no_gui_library() {
+    let output = Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_kestrel"))
+        .output()
+        .unwrap();
+    let libraries = String::from_utf8(output.stdout).unwrap();
+    assert!(libraries.contains("libc.so"), "{libraries}");
+    for gui in ["gtk", "webkit", "gdk", "glib", "X11", "wayland"] {
+        assert!(!libraries.contains(gui), "{gui} in:\n{libraries}");
+    }
+}

@@ -37,6 +37,13 @@ fn has_display() -> bool {
 
 /// Replaces this process with `kestrel-desktop`. Returns only on failure.
 pub fn exec(data_dir: Option<&Path>) -> ExitCode {
+    if !has_display() {
+        eprintln!(
+            "kestrel: no display (DISPLAY and WAYLAND_DISPLAY are unset); \
+             `kestrel serve` serves the web UI instead"
+        );
+        return ExitCode::FAILURE;
+    }
     let Some(binary) = desktop_binary() else {
         eprintln!(
             "kestrel: no {DESKTOP_BINARY} beside this executable; build it with \

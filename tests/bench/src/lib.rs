@@ -13,7 +13,8 @@
 //! - `stream-bench`: the streaming client benchmark: `kestrel -p`, the
 //!   official Python and TypeScript SDKs and `stream-floor` (the least a
 //!   Rust client can do) against the mock server; see
-//!   `tests/bench/stream-bench.sh`.
+//!   `tests/bench/stream-bench.sh`. `measure-child` is its launcher, which
+//!   reports a client's own CPU time and peak RSS.
 //! - `desktop-bench`: the runner. Starts Xvfb, the mock Anthropic server and
 //!   the apps, measures cold start, memory and streaming, and writes
 //!   `target/bench/desktop.json`.

@@ -14,10 +14,13 @@
 //! apart). One token is one word in one `text_delta`.
 //!
 //! Per run, from outside the client: launch → request (spawn to the mock
-//! recording the request, wall clock), time to first token (spawn to the
-//! first byte on the client's stdout), wall time (spawn to exit), and from
-//! the client's own `wait4` rusage: CPU (user + system) and peak RSS. Every
-//! run's stdout is checked against the reply's text.
+//! recording the request), time to first token (spawn to the first byte on
+//! the client's stdout), wall time (spawn to exit), and from the client's
+//! own `wait4` rusage: CPU (user + system) and peak RSS. The client is
+//! started by the tiny `measure-child` launcher, which takes the spawn and
+//! exit times and the rusage (all times are wall-clock microseconds, so
+//! they compare across the processes). Every run's stdout is checked
+//! against the reply's text.
 //!
 //! `tests/bench/stream-bench.sh` installs the SDKs, builds, and runs this;
 //! results are in BENCHMARKS.md. Writes `<target>/bench/stream.json`.
@@ -26,11 +29,10 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use kestrel_bench::child;
 use kestrel_bench::stats::{max, median, min};
 use kestrel_bench::words::Words;
 use kestrel_mock_anthropic::{MockConfig, MockServer, Pacing, Reply};
@@ -107,6 +109,8 @@ fn main() -> anyhow::Result<()> {
         .to_owned();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let data_dir = tempfile::tempdir()?;
+    let launcher = bin_dir.join("measure-child");
+    let report = data_dir.path().join("measure-child.report");
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -211,7 +215,7 @@ fn main() -> anyhow::Result<()> {
         // One warm-up round (discarded), then interleaved measured rounds.
         for round in 0..=args.runs {
             for client in &clients {
-                let run = measure(&server, client, &reply, &text)
+                let run = measure(&server, &launcher, &report, client, &reply, &text)
                     .with_context(|| format!("{} / {}", case.name, client.name))?;
                 eprintln!(
                     "   {:<22} round {round}: launch→request {:6.1} ms, first token {:7.1} ms, \
@@ -249,34 +253,44 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `client` once against `reply` and measures it.
-fn measure(server: &MockServer, client: &Client, reply: &Reply, text: &str) -> anyhow::Result<Run> {
+/// Runs `client` once against `reply` and measures it. The client is
+/// started through `measure-child` (see there for why), which reports the
+/// spawn and exit times and the client's own rusage.
+fn measure(
+    server: &MockServer,
+    launcher: &Path,
+    report: &Path,
+    client: &Client,
+    reply: &Reply,
+    text: &str,
+) -> anyhow::Result<Run> {
     server.clear_requests();
     server.push_reply(reply.clone());
-    let mut command = Command::new(&client.program);
+    let _ = std::fs::remove_file(report);
+    let mut command = Command::new(launcher);
     command
+        .arg(report)
+        .arg(&client.program)
         .args(&client.args)
         .envs(client.env.iter().map(|(k, v)| (k, v)))
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let launched_unix = SystemTime::now();
-    let launched = Instant::now();
     let mut child = command
         .spawn()
-        .with_context(|| format!("cannot start {}", client.program.display()))?;
+        .with_context(|| format!("cannot start {}", launcher.display()))?;
     let mut stdout = child.stdout.take().context("no stdout")?;
     let mut stderr = child.stderr.take().context("no stderr")?;
     let reader = std::thread::spawn(move || {
-        let mut first: Option<Instant> = None;
+        let mut first: Option<SystemTime> = None;
         let mut all = Vec::new();
         let mut buf = vec![0u8; 256 * 1024];
         loop {
             match stdout.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    first.get_or_insert_with(Instant::now);
+                    first.get_or_insert_with(SystemTime::now);
                     all.extend_from_slice(&buf[..n]);
                 }
             }
@@ -288,15 +302,22 @@ fn measure(server: &MockServer, client: &Client, reply: &Reply, text: &str) -> a
         let _ = stderr.read_to_string(&mut text);
         text
     });
-    let usage = child::wait(&child)?;
-    let exited = Instant::now();
+    let status = child.wait()?;
     let (first, output) = reader
         .join()
         .map_err(|_| anyhow::anyhow!("stdout reader panicked"))?;
     let errors = errors.join().unwrap_or_default();
-    if usage.exit_code != 0 {
-        bail!("exit code {}: {errors}", usage.exit_code);
+    if !status.success() {
+        bail!("{status}: {errors}");
     }
+    let fields: Vec<u64> = std::fs::read_to_string(report)?
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .context("bad report")?;
+    let [spawned, exited, user, system, max_rss_kib, _code] = fields[..] else {
+        bail!("bad report: {fields:?}");
+    };
     let output = String::from_utf8(output).context("stdout is not UTF-8")?;
     if output.trim_end() != text.trim_end() {
         bail!(
@@ -311,21 +332,20 @@ fn measure(server: &MockServer, client: &Client, reply: &Reply, text: &str) -> a
         .into_iter()
         .find(|r| r.path == "/v1/messages")
         .context("the mock recorded no request")?;
-    let launched_micros = launched_unix.duration_since(UNIX_EPOCH)?.as_micros() as f64;
-    let first = first.context("nothing on stdout")?;
+    let first = first
+        .context("nothing on stdout")?
+        .duration_since(UNIX_EPOCH)?
+        .as_micros() as f64;
+    let since_spawn = |unix_micros: f64| (unix_micros - spawned as f64) / 1000.0;
     Ok(Run {
-        launch_to_request_ms: (request.received_unix_micros as f64 - launched_micros) / 1000.0,
-        first_token_ms: ms(first - launched),
-        wall_ms: ms(exited - launched),
-        cpu_ms: ms(usage.cpu()),
-        user_ms: ms(usage.user),
-        system_ms: ms(usage.system),
-        peak_rss_mb: usage.max_rss_kib as f64 * 1024.0 / 1e6,
+        launch_to_request_ms: since_spawn(request.received_unix_micros as f64),
+        first_token_ms: since_spawn(first),
+        wall_ms: since_spawn(exited as f64),
+        cpu_ms: (user + system) as f64 / 1000.0,
+        user_ms: user as f64 / 1000.0,
+        system_ms: system as f64 / 1000.0,
+        peak_rss_mb: max_rss_kib as f64 * 1024.0 / 1e6,
     })
-}
-
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
 }
 
 fn median_run(runs: &[Run]) -> Run {
