@@ -93,7 +93,8 @@ impl Backend {
                 ),
             ));
         }
-        let provider = self.conversation_provider(request.conversation_id).await?;
+        let options = self.conversation_options(request.conversation_id).await?;
+        let provider = options.provider;
         let key = self.provider_key(provider).map_err(|e| e.to_kestrel())?;
 
         let model = self.config.default_model.clone();
@@ -106,12 +107,7 @@ impl Backend {
         let turn = Turn {
             id: TurnId::from_uuid(queries::new_uuid()),
             assistant_id: MessageId::from_uuid(queries::new_uuid()),
-            request: CompletionRequest::new(
-                conversation.model.clone(),
-                conversation.system_prompt.clone(),
-                request_messages(&history),
-                self.max_tokens_for(&conversation.model),
-            ),
+            request: self.completion_request(&conversation, &history, options),
             conversation,
             user_message,
             provider,

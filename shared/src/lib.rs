@@ -33,7 +33,10 @@ pub use error::{ErrorKind, KestrelError};
 pub use event::{AgentState, ChatEvent, StopReason, ToolCallEvent, Usage};
 pub use ids::{ConversationId, IdParseError, MessageId, TurnId};
 pub use message::{ContentBlock, MediaSource, Message, MessageStatus, Role};
-pub use model::{Cost, ModelInfo, Price, PriceList, ProviderKind, ThinkingSupport, price_for};
+pub use model::{
+    ConversationOptions, Cost, ModelInfo, Price, PriceList, ProviderKind, ThinkingSupport,
+    price_for,
+};
 pub use settings::{KeySource, KeyStatus, Settings, Theme};
 
 /// The longest user message the backend accepts, in bytes (4 MiB).

@@ -1,7 +1,8 @@
 // Browser tests of the provider layer's UI: the model picker fed by the
 // model list (and the next request using the chosen model), tokens and
-// cost under a reply and for the conversation, specific error advice with
-// the request id, and thinking shown while it streams.
+// cost under a reply and for the conversation, the thinking switch,
+// specific error advice with the request id, and thinking shown while it
+// streams.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,6 +38,17 @@ test('the model picker lists the models and the next request uses the chosen one
   assert.match(usage, /^[\d,]+ in · [\d,]+ out · \$\d/);
   assert.match(await page.innerText('.conversation-usage'), /in · .* out · \$\d/);
   await page.screenshot({ path: path.join(ARTIFACTS, 'web-model-picker.png') });
+
+  // The model can think: switching thinking on makes the next request ask
+  // for it, with a budget inside the model's output limit.
+  await page.click('.thinking-toggle');
+  await page.waitForSelector('.thinking-toggle[aria-pressed="true"]');
+  await stack.queue({ kind: 'text', text: 'Thought about it.' });
+  await sendMessage(page, 'Think, then answer');
+  await page.waitForFunction(() => document.querySelectorAll('.message.assistant:not(.streaming)').length === 2);
+  const thinking = (await requests()).at(-1).body.thinking;
+  assert.equal(thinking.type, 'enabled');
+  assert.ok(thinking.budget_tokens >= 1024 && thinking.budget_tokens < 64000, JSON.stringify(thinking));
   assert.deepEqual(page.errors, []);
   await page.close();
 });
