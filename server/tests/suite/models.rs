@@ -168,9 +168,10 @@ async fn thinking_follows_the_conversation_and_the_model() {
         conversation_id: Some(conversation.id),
         text: text.into(),
     };
+    let sent_thinking = || server.requests().last().unwrap().body["thinking"].clone();
     // Off by default.
     collect(backend.send_message(send("one")).await.unwrap()).await;
-    assert!(server.requests().last().unwrap().body.get("thinking").is_none());
+    assert_eq!(sent_thinking(), serde_json::Value::Null);
 
     let on = ConversationOptions {
         provider: ProviderKind::Anthropic,
@@ -181,19 +182,21 @@ async fn thinking_follows_the_conversation_and_the_model() {
         .await
         .unwrap();
     assert_eq!(
-        backend.conversation_options(Some(conversation.id)).await.unwrap(),
+        backend
+            .conversation_options(Some(conversation.id))
+            .await
+            .unwrap(),
         on
     );
     // The limits are not known yet, and half of 1024 output tokens is below
     // the smallest budget: no thinking rather than a request the API refuses.
     collect(backend.send_message(send("two")).await.unwrap()).await;
-    assert!(server.requests().last().unwrap().body.get("thinking").is_none());
+    assert_eq!(sent_thinking(), serde_json::Value::Null);
 
     backend.list_models(false).await;
     collect(backend.send_message(send("three")).await.unwrap()).await;
-    let body = server.requests().last().unwrap().body.clone();
     assert_eq!(
-        body["thinking"],
+        sent_thinking(),
         serde_json::json!({"type": "enabled", "budget_tokens": 16_000})
     );
 
@@ -202,6 +205,5 @@ async fn thinking_follows_the_conversation_and_the_model() {
         .await
         .unwrap();
     collect(backend.send_message(send("four")).await.unwrap()).await;
-    let body = server.requests().last().unwrap().body.clone();
-    assert_eq!(body["thinking"], serde_json::json!({"type": "adaptive"}));
+    assert_eq!(sent_thinking(), serde_json::json!({"type": "adaptive"}));
 }
