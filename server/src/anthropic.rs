@@ -664,6 +664,35 @@ mod tests {
     }
 
     #[test]
+    fn server_tool_blocks_go_back_as_they_came() {
+        let search =
+            json!({"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []});
+        let request = CompletionRequest::new(
+            "claude-x",
+            "",
+            vec![
+                user("find it"),
+                RequestMessage {
+                    role: Role::Assistant,
+                    content: vec![
+                        ContentBlock::Other(search.clone()),
+                        ContentBlock::text("Found."),
+                    ],
+                },
+                user("thanks"),
+            ],
+            100,
+        );
+        let value: serde_json::Value = serde_json::from_str(&body(&request)).unwrap();
+        assert_eq!(value["messages"][1]["content"][0], search);
+        assert!(value.get("system").is_none());
+        assert_eq!(
+            value["messages"][0]["content"][0]["cache_control"],
+            json!({"type": "ephemeral"})
+        );
+    }
+
+    #[test]
     fn thinking_and_tool_choice_options() {
         let mut request = conversation(1);
         request.thinking = Some(Thinking::Adaptive {

@@ -18,8 +18,8 @@
 mod models;
 
 pub use models::{
-    conversation_provider, list_models, prices, provider_models, set_conversation_model,
-    set_conversation_provider,
+    conversation_options, conversation_provider, list_models, prices, provider_models,
+    set_conversation_model, set_conversation_options, set_conversation_provider,
 };
 
 use bytes::Bytes;

@@ -84,7 +84,7 @@ impl Backend {
     ) -> Result<EventStream, KestrelError> {
         let text = request.text;
         check_user_text(&text)?;
-        let (provider, key) = self.turn_provider(request.conversation_id).await?;
+        let (options, key) = self.turn_options(request.conversation_id).await?;
 
         let model = self.config.default_model.clone();
         let (conversation, user_message, history) = self
@@ -99,43 +99,44 @@ impl Backend {
                 history,
                 continuing: None,
             },
-            provider,
+            options,
             key,
         ))
     }
 
-    /// The provider a conversation talks to and the key its requests
-    /// carry; a missing key is refused before anything is saved.
-    pub(crate) async fn turn_provider(
+    /// A conversation's request options (provider, thinking) and the key
+    /// its requests carry; a missing key is refused before anything is
+    /// saved.
+    pub(crate) async fn turn_options(
         &self,
         conversation: Option<ConversationId>,
-    ) -> Result<(ProviderKind, Option<ApiKey>), KestrelError> {
-        let provider = self.conversation_provider(conversation).await?;
+    ) -> Result<(ConversationOptions, Option<ApiKey>), KestrelError> {
+        let options = self.conversation_options(conversation).await?;
         let key = self
-            .provider_key(provider)
+            .provider_key(options.provider)
             .await
             .map_err(|e| e.to_kestrel())?;
-        Ok((provider, key))
+        Ok((options, key))
     }
 
-    /// [`Self::turn_provider`] for the conversation holding `message`.
-    pub(crate) async fn message_provider(
+    /// [`Self::turn_options`] for the conversation holding `message`.
+    pub(crate) async fn message_options(
         &self,
         message: MessageId,
-    ) -> Result<(ProviderKind, Option<ApiKey>), KestrelError> {
+    ) -> Result<(ConversationOptions, Option<ApiKey>), KestrelError> {
         let conversation = self
             .store
             .call(move |conn| Ok(queries::get_message(conn, message)?.conversation_id))
             .await
             .map_err(|e| e.to_kestrel())?;
-        self.turn_provider(Some(conversation)).await
+        self.turn_options(Some(conversation)).await
     }
 
     /// Runs a turn whose user message is already committed.
     pub(crate) fn start_turn(
         self: &Arc<Self>,
         start: TurnStart,
-        provider: ProviderKind,
+        options: ConversationOptions,
         key: Option<ApiKey>,
     ) -> EventStream {
         let turn = Turn {
@@ -144,16 +145,11 @@ impl Backend {
                 .continuing
                 .as_ref()
                 .map_or_else(|| MessageId::from_uuid(queries::new_uuid()), |m| m.id),
-            request: CompletionRequest::new(
-                start.conversation.model.clone(),
-                start.conversation.system_prompt.clone(),
-                request_messages(&start.history),
-                self.max_tokens_for(&start.conversation.model),
-            ),
+            request: self.completion_request(&start.conversation, &start.history, options),
             conversation: start.conversation,
             user_message: start.user_message,
             continuing: start.continuing,
-            provider,
+            provider: options.provider,
             key,
         };
         let cancel = CancellationToken::new();

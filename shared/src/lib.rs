@@ -37,7 +37,10 @@ pub use error::{ErrorKind, KestrelError};
 pub use event::{AgentState, ChatEvent, StopReason, ToolCallEvent, Usage};
 pub use ids::{ConversationId, IdParseError, MessageId, TurnId};
 pub use message::{ContentBlock, MediaSource, Message, MessageStatus, Role};
-pub use model::{Cost, ModelInfo, Price, PriceList, ProviderKind, ThinkingSupport, price_for};
+pub use model::{
+    ConversationOptions, Cost, ModelInfo, Price, PriceList, ProviderKind, ThinkingSupport,
+    price_for,
+};
 pub use search::{
     MAX_SEARCH_LIMIT, Ranking, SearchHit, SearchQuery, SearchResults, SearchScope, SnippetPart,
 };

@@ -46,6 +46,15 @@ impl ProviderKind {
     }
 }
 
+/// A conversation's request options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct ConversationOptions {
+    pub provider: ProviderKind,
+    /// Whether the model thinks before answering (where it can).
+    #[serde(default)]
+    pub thinking: bool,
+}
+
 /// How a model thinks, when asked to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -166,7 +166,8 @@ test('a system prompt set in the UI is sent with the next message', async () => 
   await page.waitForSelector('.message.assistant:not(.streaming)');
   const requests = await (await fetch(`${stack.mockUrl}/_mock/requests`)).json();
   const last = requests.filter((r) => r.path === '/v1/messages').at(-1);
-  assert.equal(last.body.system, 'Answer like a pirate.');
+  // Sent as a text block, so it can carry a prompt-cache breakpoint.
+  assert.equal(last.body.system[0].text, 'Answer like a pirate.');
   await page.close();
 });
 

@@ -1,12 +1,14 @@
 //! The provider and model pickers in the chat header: the open
 //! conversation's provider (Anthropic or an OpenAI-compatible server) and
 //! that provider's models (from its model list), the conversation's model
-//! selected. Choosing another switches the conversation; the next turn
+//! selected, and a thinking switch where the model can think. Choosing another switches the conversation; the next turn
 //! uses it. A new conversation is saved first so the choice sticks.
 
 use dioxus::prelude::*;
 use kestrel_server::api;
-use kestrel_shared::{Conversation, ConversationId, ModelInfo, ProviderKind, ThinkingSupport};
+use kestrel_shared::{
+    Conversation, ConversationId, ConversationOptions, ModelInfo, ProviderKind, ThinkingSupport,
+};
 
 use crate::state::ChatState;
 
@@ -29,12 +31,12 @@ pub fn describe(model: &ModelInfo) -> String {
 pub fn ModelPicker() -> Element {
     let state = use_context::<ChatState>();
     // The open conversation's provider, then that provider's models.
-    let mut provider = use_resource(move || {
+    let mut options = use_resource(move || {
         let id = state.current_id();
-        async move { api::conversation_provider(id).await.unwrap_or_default() }
+        async move { api::conversation_options(id).await.unwrap_or_default() }
     });
     let models = use_resource(move || {
-        let kind = provider().unwrap_or_default();
+        let kind = options().unwrap_or_default().provider;
         async move {
             match api::provider_models(kind).await {
                 Ok(models) => models,
@@ -45,10 +47,18 @@ pub fn ModelPicker() -> Element {
             }
         }
     });
-    let kind = provider().unwrap_or_default();
+    let chosen = options().unwrap_or_default();
+    let kind = chosen.provider;
     let current = state.current.read().as_ref().map(|c| c.model.clone());
     let models = models.read();
     let models: &[ModelInfo] = models.as_deref().unwrap_or_default();
+    // Thinking is offered where the provider and the model can do it.
+    let can_think = kind == ProviderKind::Anthropic
+        && models
+            .iter()
+            .find(|m| Some(m.id.as_str()) == current.as_deref())
+            .or_else(|| models.first().filter(|_| current.is_none()))
+            .is_some_and(|m| m.thinking != ThinkingSupport::None);
     let unlisted = current
         .clone()
         .filter(|id| !models.iter().any(|m| &m.id == id));
@@ -61,8 +71,8 @@ pub fn ModelPicker() -> Element {
             onchange: move |evt| {
                 if let Some(kind) = ProviderKind::from_name(&evt.value()) {
                     spawn(async move {
-                        if choose_provider(state, kind).await {
-                            provider.restart();
+                        if set_options(state, ConversationOptions { provider: kind, ..chosen }).await {
+                            options.restart();
                         }
                     });
                 }
@@ -97,6 +107,23 @@ pub fn ModelPicker() -> Element {
                     selected: current.as_deref() == Some(model.id.as_str()),
                     "{model.display_name}"
                 }
+            }
+        }
+        if can_think {
+            button {
+                class: "thinking-toggle",
+                "aria-pressed": "{chosen.thinking}",
+                title: "Let the model think before it answers",
+                disabled: busy,
+                onclick: move |_| {
+                    spawn(async move {
+                        let next = ConversationOptions { thinking: !chosen.thinking, ..chosen };
+                        if set_options(state, next).await {
+                            options.restart();
+                        }
+                    });
+                },
+                if chosen.thinking { "Thinking on" } else { "Thinking off" }
             }
         }
     }
@@ -144,13 +171,13 @@ async fn choose_model(mut state: ChatState, model: String) {
     }
 }
 
-/// Switches the open conversation to another provider; returns whether
-/// it did.
-async fn choose_provider(mut state: ChatState, kind: ProviderKind) -> bool {
+/// Sets the open conversation's request options (provider, thinking);
+/// returns whether it did.
+async fn set_options(mut state: ChatState, options: ConversationOptions) -> bool {
     let Some(id) = saved_conversation(state).await else {
         return false;
     };
-    match api::set_conversation_provider(id, kind).await {
+    match api::set_conversation_options(id, options).await {
         Ok(_) => true,
         Err(e) => {
             state.error.set(Some(api::to_kestrel_error(e)));

@@ -3,7 +3,9 @@
 //! turns usage into cost with.
 
 use dioxus::prelude::*;
-use kestrel_shared::{Conversation, ConversationId, ModelInfo, PriceList, ProviderKind};
+use kestrel_shared::{
+    Conversation, ConversationId, ConversationOptions, ModelInfo, PriceList, ProviderKind,
+};
 
 /// The provider's models, newest first (cached; `refresh` fetches again).
 /// Never fails: without a list the configured default model is listed.
@@ -58,4 +60,27 @@ pub async fn set_conversation_provider(
 #[post("/api/v1/providers/models")]
 pub async fn provider_models(provider: ProviderKind) -> Result<Vec<ModelInfo>, ServerFnError> {
     Ok(super::server::backend()?.provider_models(provider).await)
+}
+
+/// A conversation's request options (`None`: the defaults of a new one).
+#[post("/api/v1/conversations/options/get")]
+pub async fn conversation_options(
+    id: Option<ConversationId>,
+) -> Result<ConversationOptions, ServerFnError> {
+    super::server::backend()?
+        .conversation_options(id)
+        .await
+        .map_err(super::server::to_server_error)
+}
+
+/// Sets a conversation's request options; the next turn uses them.
+#[post("/api/v1/conversations/options")]
+pub async fn set_conversation_options(
+    id: ConversationId,
+    options: ConversationOptions,
+) -> Result<ConversationOptions, ServerFnError> {
+    super::server::backend()?
+        .set_conversation_options(id, options)
+        .await
+        .map_err(super::server::to_server_error)
 }

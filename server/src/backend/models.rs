@@ -101,3 +101,27 @@ impl Backend {
             .unwrap_or_default()
     }
 }
+
+impl Backend {
+    /// The request for the next turn of `conversation`, whose active
+    /// branch is `history`: the model's `max_tokens`, and thinking when the
+    /// conversation asks for it and the provider and model can.
+    pub(crate) fn completion_request(
+        &self,
+        conversation: &kestrel_shared::Conversation,
+        history: &[kestrel_shared::Message],
+        options: kestrel_shared::ConversationOptions,
+    ) -> crate::llm::CompletionRequest {
+        let max_tokens = self.max_tokens_for(&conversation.model);
+        let mut request = crate::llm::CompletionRequest::new(
+            conversation.model.clone(),
+            conversation.system_prompt.clone(),
+            crate::chat::request_messages(history),
+            max_tokens,
+        );
+        if options.thinking && options.provider == kestrel_shared::ProviderKind::Anthropic {
+            request.thinking = self.thinking_for(&conversation.model, max_tokens);
+        }
+        request
+    }
+}

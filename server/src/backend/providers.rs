@@ -1,16 +1,20 @@
-//! The providers the backend can talk to and which one each conversation
-//! uses: Anthropic by default, an OpenAI-compatible server
-//! (`OPENAI_BASE_URL`, default OpenAI's own; key from `OPENAI_API_KEY`,
-//! optional for local servers) when the conversation chose it. The choice
-//! is stored per conversation (`conversation_providers`).
+//! The providers the backend can talk to and each conversation's request
+//! options: the provider (Anthropic by default, an OpenAI-compatible
+//! server — `OPENAI_BASE_URL`, default OpenAI's own; key from
+//! `OPENAI_API_KEY`, optional for local servers — when the conversation
+//! chose it) and whether the model thinks first. Stored per conversation
+//! in `conversation_options`.
 
-use kestrel_shared::{ConversationId, KestrelError, ModelInfo, ProviderKind};
+use kestrel_shared::{
+    ConversationId, ConversationOptions, KestrelError, ModelInfo, ProviderKind, ThinkingSupport,
+};
 
 use super::Backend;
 use crate::anthropic::AnthropicClient;
-use crate::llm::LlmError;
+use crate::llm::{LlmError, Thinking};
 use crate::openai::OpenAiClient;
 use crate::provider::Provider;
+use crate::provider::models::known_limits;
 use crate::secrets::{ApiKey, ProviderKeyId};
 
 /// The provider clients, set up once.
@@ -61,32 +65,67 @@ impl Backend {
         }
     }
 
-    /// The provider a conversation uses (Anthropic unless it chose
-    /// another; a new conversation has none yet).
-    pub async fn conversation_provider(
+    /// A conversation's request options (the defaults for a new one).
+    pub async fn conversation_options(
         &self,
         id: Option<ConversationId>,
-    ) -> Result<ProviderKind, KestrelError> {
+    ) -> Result<ConversationOptions, KestrelError> {
         let Some(id) = id else {
-            return Ok(ProviderKind::Anthropic);
+            return Ok(ConversationOptions::default());
         };
         self.store
             .call(move |conn| {
-                let name: Option<String> = conn
+                let row: Option<(String, bool)> = conn
                     .query_row(
-                        "SELECT provider FROM conversation_providers WHERE conversation_id = ?1",
+                        "SELECT provider, thinking FROM conversation_options
+                         WHERE conversation_id = ?1",
                         [id.to_string()],
-                        |row| row.get(0),
+                        |row| Ok((row.get(0)?, row.get(1)?)),
                     )
                     .map(Some)
                     .or_else(|e| match e {
                         rusqlite::Error::QueryReturnedNoRows => Ok(None),
                         other => Err(other),
                     })?;
-                Ok(name
-                    .as_deref()
-                    .and_then(ProviderKind::from_name)
-                    .unwrap_or_default())
+                Ok(
+                    row.map_or_else(ConversationOptions::default, |(provider, thinking)| {
+                        ConversationOptions {
+                            provider: ProviderKind::from_name(&provider).unwrap_or_default(),
+                            thinking,
+                        }
+                    }),
+                )
+            })
+            .await
+            .map_err(|e: crate::store::StoreError| e.to_kestrel())
+    }
+
+    /// The provider a conversation uses (Anthropic unless it chose
+    /// another; a new conversation has none yet).
+    pub async fn conversation_provider(
+        &self,
+        id: Option<ConversationId>,
+    ) -> Result<ProviderKind, KestrelError> {
+        Ok(self.conversation_options(id).await?.provider)
+    }
+
+    /// Sets a conversation's request options; the next turn uses them.
+    pub async fn set_conversation_options(
+        &self,
+        id: ConversationId,
+        options: ConversationOptions,
+    ) -> Result<ConversationOptions, KestrelError> {
+        self.store
+            .call(move |conn| {
+                crate::store::queries::get_conversation(conn, id)?;
+                conn.execute(
+                    "INSERT INTO conversation_options (conversation_id, provider, thinking)
+                     VALUES (?1, ?2, ?3)
+                     ON CONFLICT (conversation_id) DO UPDATE
+                     SET provider = excluded.provider, thinking = excluded.thinking",
+                    rusqlite::params![id.to_string(), options.provider.as_str(), options.thinking],
+                )?;
+                Ok(options)
             })
             .await
             .map_err(|e: crate::store::StoreError| e.to_kestrel())
@@ -98,18 +137,37 @@ impl Backend {
         id: ConversationId,
         kind: ProviderKind,
     ) -> Result<ProviderKind, KestrelError> {
-        self.store
-            .call(move |conn| {
-                crate::store::queries::get_conversation(conn, id)?;
-                conn.execute(
-                    "INSERT INTO conversation_providers (conversation_id, provider) VALUES (?1, ?2)
-                     ON CONFLICT (conversation_id) DO UPDATE SET provider = excluded.provider",
-                    [id.to_string(), kind.as_str().to_owned()],
-                )?;
-                Ok(kind)
-            })
-            .await
-            .map_err(|e: crate::store::StoreError| e.to_kestrel())
+        let options = self.conversation_options(Some(id)).await?;
+        self.set_conversation_options(
+            id,
+            ConversationOptions {
+                provider: kind,
+                ..options
+            },
+        )
+        .await
+        .map(|options| options.provider)
+    }
+
+    /// The thinking a request to `model` asks for when the conversation
+    /// wants thinking: adaptive where the model lists it, else a budget of
+    /// half the output (at most 16 000 tokens, at least the API's 1 024),
+    /// else none.
+    pub(crate) fn thinking_for(&self, model: &str, max_tokens: u32) -> Option<Thinking> {
+        let listed = self
+            .models
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_ref()
+            .and_then(|models| models.iter().find(|m| m.id == model).cloned());
+        let support = listed.unwrap_or_else(|| known_limits(model)).thinking;
+        match support {
+            ThinkingSupport::Adaptive => Some(Thinking::Adaptive { effort: None }),
+            ThinkingSupport::Budget if max_tokens / 2 >= 1024 => Some(Thinking::Enabled {
+                budget_tokens: (max_tokens / 2).min(16_000),
+            }),
+            _ => None,
+        }
     }
 
     /// The models of `kind`'s provider; without a list, the configured

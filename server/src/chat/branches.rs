@@ -38,13 +38,13 @@ impl Backend {
         request: EditMessage,
     ) -> Result<EventStream, KestrelError> {
         check_user_text(&request.text)?;
-        let (provider, key) = self.message_provider(request.message_id).await?;
+        let (options, key) = self.message_options(request.message_id).await?;
         let start = self
             .store
             .call(move |conn| commit_edit(conn, request.message_id, request.text))
             .await
             .map_err(|e| e.to_kestrel())?;
-        Ok(self.start_turn(start, provider, key))
+        Ok(self.start_turn(start, options, key))
     }
 
     /// Asks for a new reply. `message` is either a reply (a sibling of it
@@ -53,13 +53,13 @@ impl Backend {
         self: &Arc<Self>,
         message: MessageId,
     ) -> Result<EventStream, KestrelError> {
-        let (provider, key) = self.message_provider(message).await?;
+        let (options, key) = self.message_options(message).await?;
         let start = self
             .store
             .call(move |conn| commit_regenerate(conn, message))
             .await
             .map_err(|e| e.to_kestrel())?;
-        Ok(self.start_turn(start, provider, key))
+        Ok(self.start_turn(start, options, key))
     }
 
     /// Carries an unfinished reply on from where it stopped.
@@ -67,13 +67,13 @@ impl Backend {
         self: &Arc<Self>,
         message: MessageId,
     ) -> Result<EventStream, KestrelError> {
-        let (provider, key) = self.message_provider(message).await?;
+        let (options, key) = self.message_options(message).await?;
         let start = self
             .store
             .call(move |conn| commit_continue(conn, message))
             .await
             .map_err(|e| e.to_kestrel())?;
-        Ok(self.start_turn(start, provider, key))
+        Ok(self.start_turn(start, options, key))
     }
 
     /// Where the open branch of `conversation` forks.

@@ -74,7 +74,7 @@ impl Backend {
         {
             return Ok(conversation);
         }
-        let Ok((provider, key)) = self.turn_provider(Some(conversation.id)).await else {
+        let Ok((options, key)) = self.turn_options(Some(conversation.id)).await else {
             return Ok(conversation);
         };
         let request = CompletionRequest::new(
@@ -91,7 +91,7 @@ impl Backend {
             24,
         );
         let asked = async {
-            let mut stream = self.provider(provider).stream(key.as_ref(), &request);
+            let mut stream = self.provider(options.provider).stream(key.as_ref(), &request);
             let mut text = String::new();
             while let Some(event) = stream.next().await {
                 if let CompletionEvent::Text { text: more, .. } = event? {

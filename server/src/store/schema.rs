@@ -69,13 +69,14 @@ fn steps() -> Vec<M<'static>> {
         ) STRICT;",
         ),
         M::up(super::search::MIGRATION),
-        // Which provider a conversation talks to, when not the default
-        // (Anthropic).
+        // Per-conversation request options, for conversations that set
+        // any: the provider (default Anthropic) and extended thinking.
         M::up(
-            "CREATE TABLE conversation_providers (
+            "CREATE TABLE conversation_options (
             conversation_id TEXT PRIMARY KEY NOT NULL
                 REFERENCES conversations(id) ON DELETE CASCADE,
-            provider TEXT NOT NULL
+            provider TEXT NOT NULL DEFAULT 'anthropic',
+            thinking INTEGER NOT NULL DEFAULT 0 CHECK (thinking IN (0, 1))
         ) STRICT;",
         ),
     ]

@@ -151,3 +151,59 @@ async fn prices_come_from_the_built_in_table_and_the_data_dir_file() {
         2.0
     );
 }
+
+#[tokio::test]
+async fn thinking_follows_the_conversation_and_the_model() {
+    use kestrel_shared::{ConversationOptions, ProviderKind};
+    let server = MockServer::start(MockConfig {
+        models: vec!["claude-opus-4-6".into(), "claude-sonnet-4-5".into()],
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let backend = backend(dir.path(), &server.base_url(), Some(KEY));
+    let conversation = backend.create_conversation().await.unwrap();
+    let send = |text: &str| SendMessage {
+        conversation_id: Some(conversation.id),
+        text: text.into(),
+    };
+    let sent_thinking = || server.requests().last().unwrap().body["thinking"].clone();
+    // Off by default.
+    collect(backend.send_message(send("one")).await.unwrap()).await;
+    assert_eq!(sent_thinking(), serde_json::Value::Null);
+
+    let on = ConversationOptions {
+        provider: ProviderKind::Anthropic,
+        thinking: true,
+    };
+    backend
+        .set_conversation_options(conversation.id, on)
+        .await
+        .unwrap();
+    assert_eq!(
+        backend
+            .conversation_options(Some(conversation.id))
+            .await
+            .unwrap(),
+        on
+    );
+    // The limits are not known yet, and half of 1024 output tokens is below
+    // the smallest budget: no thinking rather than a request the API refuses.
+    collect(backend.send_message(send("two")).await.unwrap()).await;
+    assert_eq!(sent_thinking(), serde_json::Value::Null);
+
+    backend.list_models(false).await;
+    collect(backend.send_message(send("three")).await.unwrap()).await;
+    assert_eq!(
+        sent_thinking(),
+        serde_json::json!({"type": "enabled", "budget_tokens": 16_000})
+    );
+
+    backend
+        .set_conversation_model(conversation.id, "claude-opus-4-6".into())
+        .await
+        .unwrap();
+    collect(backend.send_message(send("four")).await.unwrap()).await;
+    assert_eq!(sent_thinking(), serde_json::json!({"type": "adaptive"}));
+}
