@@ -40,7 +40,8 @@ impl SseDecoder {
 
     /// Feeds the next chunk and pushes every event it completes onto `out`.
     pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<SseEvent>) {
-        if self.after_cr {
+        // An empty chunk says nothing about the byte after a CR.
+        if self.after_cr && !chunk.is_empty() {
             self.after_cr = false;
             if let [b'\n', rest @ ..] = chunk {
                 chunk = rest;
@@ -239,6 +240,16 @@ mod tests {
                 ev("e", "")
             ]
         );
+    }
+
+    #[test]
+    fn an_empty_chunk_between_cr_and_lf_keeps_them_one_line_end() {
+        let mut decoder = SseDecoder::new();
+        let mut out = Vec::new();
+        for chunk in [&b"event: e\r"[..], b"", b"\ndata: x\r\n\r\n"] {
+            decoder.feed(chunk, &mut out);
+        }
+        assert_eq!(out, vec![ev("e", "x")]);
     }
 
     #[test]
