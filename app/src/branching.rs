@@ -63,6 +63,20 @@ pub async fn refresh_branches(mut state: ChatState) {
     }
 }
 
+/// Re-reads the open conversation's branch from the backend.
+async fn reload(mut state: ChatState) {
+    let Some(id) = state.current_id() else {
+        return;
+    };
+    if let Ok(view) = api::load_conversation(id).await
+        && state.current_id() == Some(id)
+    {
+        state.current.set(Some(view.conversation));
+        state.messages.set(view.messages);
+        state.branches.set(view.branches);
+    }
+}
+
 /// Saves `text` as a new version of the user message `message` and streams
 /// its answer.
 pub fn edit(state: ChatState, message: MessageId, text: String) {
@@ -122,9 +136,21 @@ fn run(
         };
         state.turn.set(None);
         state.live_text.set(String::new());
-        if let TurnEnd::Failed { error, .. } = outcome {
-            state.error.set(Some(error));
+        match outcome {
+            // Nothing was saved: show the conversation as the store has it
+            // (the reply that was there before a failed regenerate).
+            TurnEnd::Failed {
+                error,
+                reply_saved: false,
+            } => {
+                reload(state).await;
+                state.error.set(Some(error));
+            }
+            TurnEnd::Failed { error, .. } => {
+                state.error.set(Some(error));
+                refresh_branches(state).await;
+            }
+            TurnEnd::Finished => refresh_branches(state).await,
         }
-        refresh_branches(state).await;
     });
 }

@@ -46,13 +46,22 @@ pub fn use_drafts(mut state: ChatState) {
             if let Some(previous) = previous
                 && was_loaded
             {
-                let _ = api::save_draft(previous, leaving).await;
+                let _ = api::save_draft(previous, leaving.clone()).await;
             }
-            if let Ok(text) = api::load_draft(current).await
-                && state.current_id() == current
-                && state.turn.peek().is_none()
-            {
-                state.draft.set(text);
+            let saved = api::load_draft(current).await;
+            if state.current_id() == current && state.turn.peek().is_none() {
+                let typed = state.draft.peek().clone();
+                if typed == leaving {
+                    // Nothing typed since the switch: show this
+                    // conversation's draft.
+                    if let Ok(text) = saved {
+                        state.draft.set(text);
+                    }
+                } else {
+                    // Typed while the draft loaded: that text wins, and is
+                    // kept.
+                    let _ = api::save_draft(current, typed).await;
+                }
             }
             loaded.set(true);
         });

@@ -258,6 +258,16 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_chunk_between_cr_and_lf_keeps_them_one_line_end() {
+        let mut decoder = SseDecoder::new();
+        let mut out = Vec::new();
+        for chunk in [&b"event: e\r"[..], b"", b"\ndata: x\r\n\r\n"] {
+            decoder.feed(chunk, &mut out);
+        }
+        assert_eq!(out, vec![ev("e", "x")]);
+    }
+
+    #[test]
     fn invalid_utf8_is_replaced_not_fatal() {
         assert_eq!(
             decode_in_chunks(b"data: \xff\n\n", &[]),

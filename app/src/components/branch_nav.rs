@@ -16,7 +16,9 @@ use crate::state::ChatState;
 pub fn MessageTools(message: Message) -> Element {
     let state = use_context::<ChatState>();
     let mut editing = use_signal(|| None::<String>);
-    let busy = state.turn.read().is_some();
+    // A memo, so the agent-state changes during a turn re-render the
+    // message tools only when a turn starts or ends.
+    let busy = use_memo(move || state.turn.read().is_some())();
     let branch = branching::branch_of(&state, message.id);
     let unfinished = matches!(
         message.status,

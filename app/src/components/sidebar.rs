@@ -68,7 +68,8 @@ pub fn Sidebar() -> Element {
                             "Archived ({archived.len()})"
                         }
                     }
-                    if show_archived() {
+                    // The open conversation is always listed, archived or not.
+                    if show_archived() || archived.iter().any(|c| Some(c.id) == current) {
                         for conversation in archived.iter() {
                             ConversationItem {
                                 key: "{conversation.id}",
@@ -156,7 +157,7 @@ fn ConversationItem(conversation: Conversation, active: bool) -> Element {
                     onclick: move |_| {
                         spawn(state::open_conversation(state, id));
                     },
-                    if pinned { span { class: "pin-mark", "aria-label": "Pinned", "📌 " } }
+                    if pinned { span { class: "pin-mark", "aria-label": "Pinned", "★ " } }
                     "{title}"
                 }
                 button {

@@ -155,9 +155,8 @@ fn commit_regenerate(conn: &mut Connection, target: MessageId) -> Result<TurnSta
     if user_message.role != Role::User {
         return Err(refuse("This reply answers no message of yours."));
     }
-    // Until the new reply's first batch is saved, the branch ends at the
-    // question, so a restart shows it unanswered rather than the old reply.
-    tree::set_active_leaf(conn, user_message.conversation_id, Some(user_message.id))?;
+    // The active leaf moves when the new reply's first batch is saved; a
+    // request that fails before that leaves the old reply showing.
     let history = queries::path_to(conn, user_message.id)?;
     Ok(TurnStart {
         conversation: queries::get_conversation(conn, user_message.conversation_id)?,

@@ -244,3 +244,33 @@ async fn a_question_left_unanswered_is_retried_by_regenerating_it() {
     let view = backend.load_conversation(conversation).await.unwrap();
     assert_eq!(texts(&view.messages), vec!["Anyone there?", "Yes."]);
 }
+
+#[tokio::test]
+async fn a_regenerate_that_fails_before_any_text_leaves_the_old_reply_showing() {
+    let (server, _dir, backend) = stack(Some(KEY)).await;
+    server.push_reply(Reply::text("Original."));
+    let events = collect(
+        backend
+            .send_message(SendMessage {
+                conversation_id: None,
+                text: "Say something".into(),
+            })
+            .await
+            .unwrap(),
+    )
+    .await;
+    let original = terminal_message(&events);
+
+    server.push_reply(Reply::overloaded());
+    let events = collect(backend.regenerate(original.id).await.unwrap()).await;
+    assert!(matches!(
+        events.last(),
+        Some(ChatEvent::Error { message: None, .. })
+    ));
+    let view = backend
+        .load_conversation(original.conversation_id)
+        .await
+        .unwrap();
+    assert_eq!(texts(&view.messages), vec!["Say something", "Original."]);
+    assert!(view.branches.is_empty());
+}
