@@ -25,9 +25,9 @@ use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 use kestrel_shared::{
-    AgentState, ChatEvent, ContentBlock, Conversation, ConversationId, ErrorKind, KestrelError,
-    MAX_USER_MESSAGE_BYTES, Message, MessageId, MessageStatus, ProviderKind, Role, SendMessage,
-    StopReason, ToolCallEvent, TurnId, Usage,
+    AgentState, ChatEvent, ContentBlock, Conversation, ConversationId, ConversationOptions,
+    ErrorKind, KestrelError, MAX_USER_MESSAGE_BYTES, Message, MessageId, MessageStatus,
+    ProviderKind, Role, SendMessage, StopReason, ToolCallEvent, TurnId, Usage,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

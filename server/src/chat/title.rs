@@ -91,7 +91,9 @@ impl Backend {
             24,
         );
         let asked = async {
-            let mut stream = self.provider(options.provider).stream(key.as_ref(), &request);
+            let mut stream = self
+                .provider(options.provider)
+                .stream(key.as_ref(), &request);
             let mut text = String::new();
             while let Some(event) = stream.next().await {
                 if let CompletionEvent::Text { text: more, .. } = event? {
