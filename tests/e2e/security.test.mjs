@@ -121,6 +121,23 @@ describe('keys', () => {
       await sendMessage(page, 'And now a provider error');
       await page.waitForSelector('.error-banner');
 
+      // Export the conversation, as JSON and as Markdown, the way the
+      // header's export menu asks for it (the answers are captured too).
+      const conversation = await page.evaluate(() => window.location.hash.slice(1));
+      assert.match(conversation, /^[0-9a-f-]{36}$/, 'the open conversation is in the address');
+      for (const markdown of [false, true]) {
+        const exported = await page.evaluate(async ([id, markdown]) => {
+          const res = await fetch('/api/v1/conversations/export', {
+            method: 'POST', headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ id, markdown, branch_only: false }),
+          });
+          return [res.status, await res.text()];
+        }, [conversation, markdown]);
+        assert.equal(exported[0], 200, exported[1]);
+        assert.match(exported[1], /Keychain key works/, 'the export holds the conversation');
+        assert.ok(!exported[1].includes(SECRET_KEY), 'no export holds the key');
+      }
+
       // A reload reads the status again: still the keychain key.
       await page.reload();
       await waitHydrated(page);
@@ -299,6 +316,10 @@ describe('web server on loopback', () => {
       ['an unknown conversation for a prompt', '/api/v1/conversations/system-prompt', `{"id": "${UNKNOWN_ID}", "system_prompt": "x"}`, 400],
       ['a wrong theme', '/api/v1/settings/theme', '{"theme": "purple"}', 400],
       ['an unknown endpoint', '/api/v1/conversations/delete-everything', '{}', 405],
+      ['an unknown message to switch to', '/api/v1/conversations/switch-branch', `{"message_id": "${UNKNOWN_ID}"}`, 400],
+      ['an unknown message to reveal', '/api/v1/search/reveal', `{"message_id": "${UNKNOWN_ID}"}`, 400],
+      ['an unknown conversation to rename', '/api/v1/conversations/rename', `{"id": "${UNKNOWN_ID}", "title": "x"}`, 400],
+      ['an unknown conversation to export', '/api/v1/conversations/export', `{"id": "${UNKNOWN_ID}", "markdown": false, "branch_only": false}`, 400],
     ];
     for (const [what, endpoint, body, status] of cases) {
       const res = await fetch(`${stack.appUrl}${endpoint}`, { method: 'POST', headers: json, body });
@@ -313,6 +334,14 @@ describe('web server on loopback', () => {
     const events = (await unknown.text()).trim().split('\n').map((line) => JSON.parse(line));
     assert.deepEqual(events.map((e) => [e.type, e.error?.kind]), [['error', 'bad_input']]);
     assert.doesNotMatch(JSON.stringify(events), /PRIVATE-/);
+    // So is a new reply to, or the continuation of, a message that does not exist.
+    for (const endpoint of ['/api/v1/chat/regenerate', '/api/v1/chat/continue']) {
+      const res = await fetch(`${stack.appUrl}${endpoint}`, { method: 'POST', headers: json,
+        body: JSON.stringify({ message_id: UNKNOWN_ID }) });
+      const refused = (await res.text()).trim().split('\n').map((line) => JSON.parse(line));
+      assert.deepEqual(refused.map((e) => e.type), ['error'], endpoint);
+      assert.doesNotMatch(JSON.stringify(refused), /PRIVATE-|panicked|\.rs:\d+/, endpoint);
+    }
     // Cancelling a turn that does not exist is a plain "no".
     const cancel = await fetch(`${stack.appUrl}/api/v1/chat/cancel`, { method: 'POST', headers: json, body: `{"turn_id": "${UNKNOWN_ID}"}` });
     assert.equal(await cancel.text(), 'false');
