@@ -8,10 +8,10 @@ use dioxus::fullstack::Streaming;
 use dioxus::prelude::*;
 use kestrel_server::api;
 use kestrel_shared::{
-    AgentState, BranchPoint, ContentBlock, EditMessage, Message, MessageId, MessageStatus, Role,
+    BranchPoint, ContentBlock, EditMessage, Message, MessageId, MessageStatus, Role,
 };
 
-use crate::state::{self, ChatState, LiveTurn, TurnEnd};
+use crate::state::{self, ChatState, TurnEnd};
 
 /// Whether a reply stopped before it was finished and has text to carry on.
 pub fn can_continue(message: &Message) -> bool {
@@ -112,18 +112,9 @@ fn run(
     live: String,
     start: impl Future<Output = Result<Streaming<bytes::Bytes>, ServerFnError>> + 'static,
 ) {
-    if state.turn.peek().is_some() {
+    if !state::begin_turn(state, live) {
         return;
     }
-    let conversation_id = state.current_id();
-    state.error.set(None);
-    state.live_text.set(live);
-    state.turn.set(Some(LiveTurn {
-        turn_id: None,
-        conversation_id,
-        state: AgentState::Thinking,
-        stop_requested: false,
-    }));
     // Not tied to the clicked message's component: the turn replaces
     // that message on screen, and the turn must outlive it.
     dioxus::core::spawn_forever(async move {

@@ -239,15 +239,7 @@ pub fn send(mut state: ChatState) {
     }
     let conversation_id = state.current_id();
     state.draft.set(String::new());
-    state.error.set(None);
-    state.live_text.set(String::new());
-    state.live_thinking.set(String::new());
-    state.turn.set(Some(LiveTurn {
-        turn_id: None,
-        conversation_id,
-        state: AgentState::Thinking,
-        stop_requested: false,
-    }));
+    begin_turn(state, String::new());
     // Not tied to the composer's scope: the turn must outlive any
     // component that re-renders or goes away while the reply streams.
     dioxus::core::spawn_forever(async move {
@@ -276,6 +268,25 @@ pub fn send(mut state: ChatState) {
         crate::branching::refresh_branches(state).await;
         crate::conversations::title_after_first_exchange(state).await;
     });
+}
+
+/// Shows a turn starting in the open conversation, before the backend has
+/// named it, with `live` already on screen as the reply's start. Returns
+/// `false` (and changes nothing) while another turn runs.
+pub(crate) fn begin_turn(mut state: ChatState, live: String) -> bool {
+    if state.turn.peek().is_some() {
+        return false;
+    }
+    state.error.set(None);
+    state.live_text.set(live);
+    state.live_thinking.set(String::new());
+    state.turn.set(Some(LiveTurn {
+        turn_id: None,
+        conversation_id: state.current_id(),
+        state: AgentState::Thinking,
+        stop_requested: false,
+    }));
+    true
 }
 
 /// Stops the running turn; the partial reply is kept.

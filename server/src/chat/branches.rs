@@ -38,13 +38,10 @@ impl Backend {
         request: EditMessage,
     ) -> Result<EventStream, KestrelError> {
         check_user_text(&request.text)?;
-        let (options, key) = self.message_options(request.message_id).await?;
-        let start = self
-            .store
-            .call(move |conn| commit_edit(conn, request.message_id, request.text))
-            .await
-            .map_err(|e| e.to_kestrel())?;
-        Ok(self.start_turn(start, options, key))
+        self.turn_from(request.message_id, move |conn| {
+            commit_edit(conn, request.message_id, request.text)
+        })
+        .await
     }
 
     /// Asks for a new reply. `message` is either a reply (a sibling of it
@@ -53,13 +50,8 @@ impl Backend {
         self: &Arc<Self>,
         message: MessageId,
     ) -> Result<EventStream, KestrelError> {
-        let (options, key) = self.message_options(message).await?;
-        let start = self
-            .store
-            .call(move |conn| commit_regenerate(conn, message))
+        self.turn_from(message, move |conn| commit_regenerate(conn, message))
             .await
-            .map_err(|e| e.to_kestrel())?;
-        Ok(self.start_turn(start, options, key))
     }
 
     /// Carries an unfinished reply on from where it stopped.
@@ -67,12 +59,19 @@ impl Backend {
         self: &Arc<Self>,
         message: MessageId,
     ) -> Result<EventStream, KestrelError> {
-        let (options, key) = self.message_options(message).await?;
-        let start = self
-            .store
-            .call(move |conn| commit_continue(conn, message))
+        self.turn_from(message, move |conn| commit_continue(conn, message))
             .await
-            .map_err(|e| e.to_kestrel())?;
+    }
+
+    /// Runs a turn that starts at `message`: the key is checked first, then
+    /// `commit` saves the turn's start, then the request goes out.
+    async fn turn_from(
+        self: &Arc<Self>,
+        message: MessageId,
+        commit: impl FnOnce(&mut Connection) -> Result<TurnStart, StoreError> + Send + 'static,
+    ) -> Result<EventStream, KestrelError> {
+        let (options, key) = self.message_options(message).await?;
+        let start = self.store.call(commit).await.map_err(|e| e.to_kestrel())?;
         Ok(self.start_turn(start, options, key))
     }
 
