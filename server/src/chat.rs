@@ -8,8 +8,10 @@
 //!    last attempt failed), it is reused rather than duplicated; a
 //!    different text becomes a sibling branch, so nothing is overwritten.
 //! 3. The reply is written while it streams, in batches (every
-//!    [`FLUSH_INTERVAL`] or [`FLUSH_BYTES`]), so a crash loses under a
-//!    second of text.
+//!    [`FLUSH_INTERVAL`], or sooner once [`FLUSH_BYTES`] — or, for a long
+//!    reply, as much again as is saved — is waiting), so a crash loses
+//!    under a second of text and a fast reply costs linear, not quadratic,
+//!    writes.
 //! 4. The turn ends with exactly one of `Done`, `Error` or `Cancelled`, and
 //!    the saved reply carries the matching status.
 //!
@@ -42,7 +44,11 @@ mod title;
 
 /// Longest time between two saves of a streaming reply.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
-/// Unsaved reply text that forces a save before the interval is up.
+/// Unsaved reply text that forces a save before the interval is up. Each
+/// save rewrites the whole reply, so once the saved text is longer than
+/// this the threshold is the saved length itself: size-triggered saves then
+/// write each byte a bounded number of times (at most about twice in all),
+/// instead of a cost that grows with the square of a fast reply's length.
 pub const FLUSH_BYTES: usize = 16 * 1024;
 /// Longest conversation title taken from the first message.
 const TITLE_CHARS: usize = 60;
@@ -310,6 +316,8 @@ struct Reply {
     index_base: u32,
     /// Whether the row exists in the database yet.
     saved_once: bool,
+    /// Text bytes in the row as last saved, and added since.
+    saved_bytes: usize,
     unsaved_bytes: usize,
     dirty: bool,
 }
@@ -396,6 +404,7 @@ async fn run_turn(
         stop_reason: None,
         index_base: 0,
         saved_once: false,
+        saved_bytes: 0,
         unsaved_bytes: 0,
         dirty: false,
     };
@@ -533,7 +542,7 @@ async fn stream_reply(
         {
             return Outcome::Cancelled;
         }
-        if reply.unsaved_bytes >= FLUSH_BYTES
+        if reply.unsaved_bytes >= FLUSH_BYTES.max(reply.saved_bytes)
             && let Err(error) = save(backend, reply, MessageStatus::Streaming).await
         {
             return Outcome::Failed(error.to_kestrel());
@@ -567,7 +576,7 @@ async fn save(
         .await?;
     reply.saved_once = true;
     reply.dirty = false;
-    reply.unsaved_bytes = 0;
+    reply.saved_bytes += std::mem::take(&mut reply.unsaved_bytes);
     tracing::trace!(message = %reply.id, ?status, "reply saved");
     Ok(())
 }
