@@ -50,7 +50,6 @@ pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 /// How long a stream may stay silent before it is abandoned. The API sends
 /// `ping` events while the model works, so real silences are short.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest single stream event. Real events are small (a delta is a
 /// few bytes to a few KiB); a server tool result can be large but not this.
 pub const MAX_EVENT_BYTES: usize = 8 * 1024 * 1024;
@@ -73,10 +72,7 @@ pub struct AnthropicClient {
 impl AnthropicClient {
     /// A client for `base_url` (e.g. `https://api.anthropic.com`).
     pub fn new(base_url: &str) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("kestrel/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let http = crate::provider::http::client()?;
         Ok(Self {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),

@@ -31,7 +31,6 @@ use mapper::ChatStreamParser;
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A client for one OpenAI-compatible endpoint.
 #[derive(Debug, Clone)]
@@ -46,10 +45,7 @@ pub struct OpenAiClient {
 impl OpenAiClient {
     /// A client for `base_url`, the URL up to and including `/v1`.
     pub fn new(base_url: &str) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("kestrel/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let http = crate::provider::http::client()?;
         Ok(Self {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),

@@ -15,6 +15,17 @@ use crate::llm::{CompletionEvent, LlmError};
 
 /// The largest error body read from a failed response.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+/// How long a provider connection may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The HTTP client every provider uses: a connect timeout and Kestrel's
+/// user agent (per-request timeouts are the reader's).
+pub fn client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .user_agent(concat!("kestrel/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
 
 /// The sending half of a [`super::CompletionStream`].
 pub type EventSender = mpsc::Sender<Result<CompletionEvent, LlmError>>;
