@@ -408,7 +408,6 @@ async fn run_reply(client: AnthropicClient, headers: HeaderMap, body: Bytes, tx:
 pub struct StreamParser {
     decoder: SseDecoder,
     mapper: EventMapper,
-    sse: Vec<SseEvent>,
     started: bool,
 }
 
@@ -417,7 +416,6 @@ impl StreamParser {
         Self {
             decoder: SseDecoder::new(),
             mapper: EventMapper::new(request_id),
-            sse: Vec::new(),
             started: false,
         }
     }
@@ -443,8 +441,9 @@ impl StreamParser {
                 });
             }
         }
-        self.decoder.feed(chunk, &mut self.sse);
-        map_events(&mut self.mapper, self.sse.drain(..), out)?;
+        let mapper = &mut self.mapper;
+        self.decoder
+            .feed(chunk, |event| map_event(mapper, event, out))?;
         if self.decoder.pending_len() > MAX_EVENT_BYTES {
             return Err(LlmError::EventTooLarge {
                 limit: MAX_EVENT_BYTES,
@@ -459,13 +458,12 @@ impl StreamParser {
         if self.is_stopped() {
             return Ok(());
         }
-        if let Some(last) = self.decoder.finish() {
-            // An event cut off by the end of the body does not parse; that
-            // is the body ending early, not the provider sending bad JSON.
-            match map_events(&mut self.mapper, std::iter::once(last), out) {
-                Err(LlmError::Malformed { .. }) => return Err(LlmError::EndedEarly),
-                other => other?,
-            }
+        // An event cut off by the end of the body does not parse; that is
+        // the body ending early, not the provider sending bad JSON.
+        let mapper = &mut self.mapper;
+        match self.decoder.finish(|event| map_event(mapper, event, out)) {
+            Err(LlmError::Malformed { .. }) => return Err(LlmError::EndedEarly),
+            other => other?,
         }
         if self.is_stopped() {
             Ok(())
@@ -489,41 +487,46 @@ impl BodyParser for StreamParser {
     }
 }
 
-fn map_events(
+fn map_event(
     mapper: &mut EventMapper,
-    sse: impl Iterator<Item = SseEvent>,
+    event: SseEvent<'_>,
     out: &mut Vec<CompletionEvent>,
 ) -> Result<(), LlmError> {
-    for event in sse {
-        if mapper.is_stopped() {
-            break;
+    if mapper.is_stopped() {
+        return Ok(());
+    }
+    if event.data.len() > MAX_EVENT_BYTES {
+        return Err(LlmError::EventTooLarge {
+            limit: MAX_EVENT_BYTES,
+        });
+    }
+    if event.data.trim().is_empty() {
+        // `event: ping` without data, and keep-alives.
+        return Ok(());
+    }
+    // Nearly every event of a reply is a text (or thinking) delta: read it
+    // in place and append it to the previous one.
+    if let Ok(hot) = serde_json::from_str::<wire::HotDelta<'_>>(event.data)
+        && hot.kind == "content_block_delta"
+        && mapper.hot_delta(hot.index, &hot.delta, out)
+    {
+        return Ok(());
+    }
+    let known = event.event.is_empty() || wire::KNOWN_EVENTS.contains(&event.event);
+    let parsed: StreamEvent = match serde_json::from_str(event.data) {
+        Ok(parsed) => parsed,
+        Err(_) if !known => {
+            tracing::debug!(event = %event.event, "skipping an unknown event that is not JSON");
+            return Ok(());
         }
-        if event.data.len() > MAX_EVENT_BYTES {
-            return Err(LlmError::EventTooLarge {
-                limit: MAX_EVENT_BYTES,
+        Err(e) => {
+            return Err(LlmError::Malformed {
+                what: "stream event",
+                detail: format!("{} event: {e}", event.event),
             });
         }
-        if event.data.trim().is_empty() {
-            // `event: ping` without data, and keep-alives.
-            continue;
-        }
-        let known = event.event.is_empty() || wire::KNOWN_EVENTS.contains(&event.event.as_str());
-        let parsed: StreamEvent = match serde_json::from_str(&event.data) {
-            Ok(parsed) => parsed,
-            Err(_) if !known => {
-                tracing::debug!(event = %event.event, "skipping an unknown event that is not JSON");
-                continue;
-            }
-            Err(e) => {
-                return Err(LlmError::Malformed {
-                    what: "stream event",
-                    detail: format!("{} event: {e}", event.event),
-                });
-            }
-        };
-        mapper.map(parsed, out)?;
-    }
-    Ok(())
+    };
+    mapper.map(parsed, out)
 }
 
 #[cfg(test)]
@@ -705,5 +708,106 @@ mod tests {
         );
         assert_eq!(value["stop_sequences"], json!(["\n\nHuman:"]));
         assert!(value.get("temperature").is_none());
+    }
+
+    /// Maps `events` (one JSON text each) through [`map_event`], which
+    /// reads deltas in place, and the general way (a [`StreamEvent`] each),
+    /// which must give the same events and the same error.
+    fn both_ways(events: &[&str]) -> [(Vec<CompletionEvent>, Option<String>); 2] {
+        let mut hot = (EventMapper::new(None), Vec::new(), None);
+        let mut general = (EventMapper::new(None), Vec::new(), None);
+        for data in events {
+            let event = SseEvent { event: "", data };
+            if hot.2.is_none()
+                && let Err(error) = map_event(&mut hot.0, event, &mut hot.1)
+            {
+                hot.2 = Some(error.to_string());
+            }
+            if general.2.is_none() {
+                let result = serde_json::from_str::<StreamEvent>(data)
+                    .map_err(|e| LlmError::Malformed {
+                        what: "stream event",
+                        detail: format!(" event: {e}"),
+                    })
+                    .and_then(|parsed| general.0.map(parsed, &mut general.1));
+                if let Err(error) = result {
+                    general.2 = Some(error.to_string());
+                }
+            }
+        }
+        [(hot.1, hot.2), (general.1, general.2)]
+    }
+
+    #[test]
+    fn deltas_read_in_place_map_as_the_general_way_does() {
+        let start = r#"{"type":"message_start","message":{"id":"m","model":"x","usage":{"input_tokens":1}}}"#;
+        let streams: &[&[&str]] = &[
+            // Text, with escapes (an owned string) and without (borrowed).
+            &[
+                start,
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":", \"w\u00f6rld\"\n🦀"}}"#,
+                r#"{"index":0,"delta":{"text":"!","type":"text_delta"},"type":"content_block_delta"}"#,
+                r#"{"type":"content_block_stop","index":0}"#,
+            ],
+            // Thinking then a tool call.
+            &[
+                start,
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Let me see"}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"\t…"}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"sig"}}"#,
+                r#"{"type":"content_block_stop","index":0}"#,
+                r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"t","name":"n"}}"#,
+                r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}"#,
+                r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a\": 1}"}}"#,
+                r#"{"type":"content_block_stop","index":1}"#,
+            ],
+            // A delta for a block that never started.
+            &[
+                start,
+                r#"{"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":"x"}}"#,
+            ],
+            // A thinking delta into a text block.
+            &[
+                start,
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"x"}}"#,
+            ],
+            // A text delta whose text is not a string, or is missing.
+            &[
+                start,
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":5}}"#,
+            ],
+            &[
+                start,
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta"}}"#,
+            ],
+            // An unknown delta kind is kept, not read in place.
+            &[
+                start,
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"shiny_delta","text":"x"}}"#,
+            ],
+        ];
+        for stream in streams {
+            let [hot, general] = both_ways(stream);
+            assert_eq!(hot.0, general.0, "{stream:?}");
+            // The general path here does not know the event's name; compare
+            // whether each failed, and that the hot one says why.
+            assert_eq!(hot.1.is_some(), general.1.is_some(), "{stream:?}: {hot:?}");
+        }
+        let [hot, _] = both_ways(streams[0]);
+        assert_eq!(
+            hot.0[2],
+            CompletionEvent::Text {
+                index: 0,
+                text: "Hello, \"wörld\"\n🦀!".into()
+            },
+            "consecutive text deltas become one event"
+        );
     }
 }

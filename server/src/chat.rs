@@ -7,11 +7,9 @@
 //!    If the branch already ends with this exact message unanswered (the
 //!    last attempt failed), it is reused rather than duplicated; a
 //!    different text becomes a sibling branch, so nothing is overwritten.
-//! 3. The reply is written while it streams, in batches (every
-//!    [`FLUSH_INTERVAL`], or sooner once [`FLUSH_BYTES`] — or, for a long
-//!    reply, as much again as is saved — is waiting), so a crash loses
-//!    under a second of text and a fast reply costs linear, not quadratic,
-//!    writes.
+//! 3. The reply is written while it streams, at most every
+//!    [`FLUSH_INTERVAL`] while new text is waiting, so a crash loses under
+//!    a second of text, and a fast reply costs a handful of writes.
 //! 4. The turn ends with exactly one of `Done`, `Error` or `Cancelled`, and
 //!    the saved reply carries the matching status.
 //!
@@ -42,14 +40,12 @@ use crate::store::{StoreError, queries};
 pub(crate) mod branches;
 mod title;
 
-/// Longest time between two saves of a streaming reply.
+/// Longest time between two saves of a streaming reply. Saves are timed,
+/// never triggered by size: how much text a crash can lose is a matter of
+/// time, and a fast reply then costs one save per interval however many
+/// bytes arrive in it (a 100,000-token reply streamed as fast as the
+/// network allows is written about once before its final save).
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
-/// Unsaved reply text that forces a save before the interval is up. Each
-/// save rewrites the whole reply, so once the saved text is longer than
-/// this the threshold is the saved length itself: size-triggered saves then
-/// write each byte a bounded number of times (at most about twice in all),
-/// instead of a cost that grows with the square of a fast reply's length.
-pub const FLUSH_BYTES: usize = 16 * 1024;
 /// Longest conversation title taken from the first message.
 const TITLE_CHARS: usize = 60;
 
@@ -316,9 +312,7 @@ struct Reply {
     index_base: u32,
     /// Whether the row exists in the database yet.
     saved_once: bool,
-    /// Text bytes in the row as last saved, and added since.
-    saved_bytes: usize,
-    unsaved_bytes: usize,
+    /// Whether there is anything the row does not have yet.
     dirty: bool,
 }
 
@@ -327,6 +321,8 @@ impl Reply {
         self.blocks.values().cloned().collect()
     }
 
+    /// The reply as it stands, for a save (which needs its own copy: the
+    /// reply keeps growing while the writer works).
     fn message(&self, status: MessageStatus) -> Message {
         Message {
             id: self.id,
@@ -336,6 +332,21 @@ impl Reply {
             content: self.content(),
             status,
             model: Some(self.model.clone()),
+            usage: Some(self.usage),
+            created_at: queries::now(),
+        }
+    }
+
+    /// The finished reply, without copying its text.
+    fn into_message(self, status: MessageStatus) -> Message {
+        Message {
+            id: self.id,
+            conversation_id: self.conversation,
+            parent_id: Some(self.parent),
+            role: Role::Assistant,
+            content: self.blocks.into_values().collect(),
+            status,
+            model: Some(self.model),
             usage: Some(self.usage),
             created_at: queries::now(),
         }
@@ -357,7 +368,6 @@ impl Reply {
             ContentBlock::Text { text: all } => all.push_str(text),
             _ => return,
         }
-        self.unsaved_bytes += text.len();
         self.dirty = true;
     }
 
@@ -371,7 +381,6 @@ impl Reply {
             });
         if let ContentBlock::Thinking { thinking: all, .. } = block {
             all.push_str(thinking);
-            self.unsaved_bytes += thinking.len();
             self.dirty = true;
         }
     }
@@ -404,8 +413,6 @@ async fn run_turn(
         stop_reason: None,
         index_base: 0,
         saved_once: false,
-        saved_bytes: 0,
-        unsaved_bytes: 0,
         dirty: false,
     };
     if let Some(partial) = &turn.continuing {
@@ -542,11 +549,6 @@ async fn stream_reply(
         {
             return Outcome::Cancelled;
         }
-        if reply.unsaved_bytes >= FLUSH_BYTES.max(reply.saved_bytes)
-            && let Err(error) = save(backend, reply, MessageStatus::Streaming).await
-        {
-            return Outcome::Failed(error.to_kestrel());
-        }
     }
 }
 
@@ -556,8 +558,20 @@ async fn save(
     reply: &mut Reply,
     status: MessageStatus,
 ) -> Result<(), StoreError> {
-    let message = reply.message(status);
-    let insert = !reply.saved_once;
+    write_reply(backend, Arc::new(reply.message(status)), !reply.saved_once).await?;
+    reply.saved_once = true;
+    reply.dirty = false;
+    tracing::trace!(message = %reply.id, ?status, "reply saved");
+    Ok(())
+}
+
+/// Inserts or updates the reply's row. The writer thread shares `message`
+/// rather than taking a copy of a possibly long reply.
+async fn write_reply(
+    backend: &Backend,
+    message: Arc<Message>,
+    insert: bool,
+) -> Result<(), StoreError> {
     backend
         .store
         .call(move |conn| {
@@ -568,26 +582,16 @@ async fn save(
                     conn,
                     message.id,
                     &message.content,
-                    status,
+                    message.status,
                     message.usage.as_ref(),
                 )
             }
         })
-        .await?;
-    reply.saved_once = true;
-    reply.dirty = false;
-    reply.saved_bytes += std::mem::take(&mut reply.unsaved_bytes);
-    tracing::trace!(message = %reply.id, ?status, "reply saved");
-    Ok(())
+        .await
 }
 
 /// Saves the final state and sends the terminal event (step 4).
-async fn finish(
-    backend: &Backend,
-    mut reply: Reply,
-    outcome: Outcome,
-    tx: &mpsc::Sender<ChatEvent>,
-) {
+async fn finish(backend: &Backend, reply: Reply, outcome: Outcome, tx: &mpsc::Sender<ChatEvent>) {
     let (status, state) = match &outcome {
         Outcome::Done => (MessageStatus::Complete, AgentState::Idle),
         Outcome::Cancelled => (MessageStatus::Cancelled, AgentState::Cancelled),
@@ -596,28 +600,36 @@ async fn finish(
     // A finished reply is always kept; a cancelled or failed one only if it
     // produced something, so that a retry continues from the user message.
     let keep = matches!(outcome, Outcome::Done) || reply.has_content() || reply.saved_once;
+    let (id, usage, stop_reason, insert) =
+        (reply.id, reply.usage, reply.stop_reason, !reply.saved_once);
+    let message = Arc::new(reply.into_message(status));
     let mut outcome = outcome;
-    if keep && let Err(error) = save(backend, &mut reply, status).await {
+    if keep && let Err(error) = write_reply(backend, Arc::clone(&message), insert).await {
         tracing::error!(error = %error, "could not save the reply");
         outcome = Outcome::Failed(error.to_kestrel());
     }
-    let message = keep.then(|| reply.message(status));
+    let message = Arc::unwrap_or_clone(message);
     let _ = tx.send(ChatEvent::AgentState { state }).await;
     let terminal = match outcome {
         Outcome::Done => {
-            tracing::info!(message = %reply.id, usage = ?reply.usage, "reply complete");
+            tracing::info!(message = %id, usage = ?usage, "reply complete");
             ChatEvent::Done {
-                message: reply.message(status),
-                stop_reason: reply.stop_reason,
+                message,
+                stop_reason,
             }
         }
         Outcome::Cancelled => {
-            tracing::info!(message = %reply.id, kept = keep, "reply cancelled");
-            ChatEvent::Cancelled { message }
+            tracing::info!(message = %id, kept = keep, "reply cancelled");
+            ChatEvent::Cancelled {
+                message: keep.then_some(message),
+            }
         }
         Outcome::Failed(error) => {
             tracing::warn!(kind = ?error.kind, request_id = ?error.request_id, "reply failed");
-            ChatEvent::Error { error, message }
+            ChatEvent::Error {
+                error,
+                message: keep.then_some(message),
+            }
         }
     };
     let _ = tx.send(terminal).await;

@@ -92,6 +92,37 @@ impl CompletionEvent {
                 | Self::ToolInputInvalid { .. }
         )
     }
+
+    /// Pushes reply text for block `index`, joined onto the previous event
+    /// when that is text for the same block: the deltas one network read
+    /// brings become one event, so a fast stream costs one channel send,
+    /// one UI update and one write per read rather than per token.
+    pub fn push_text(out: &mut Vec<Self>, index: u32, text: &str) {
+        match out.last_mut() {
+            Some(Self::Text {
+                index: last,
+                text: all,
+            }) if *last == index => all.push_str(text),
+            _ => out.push(Self::Text {
+                index,
+                text: text.to_owned(),
+            }),
+        }
+    }
+
+    /// [`Self::push_text`] for thinking text.
+    pub fn push_thinking(out: &mut Vec<Self>, index: u32, thinking: &str) {
+        match out.last_mut() {
+            Some(Self::Thinking {
+                index: last,
+                thinking: all,
+            }) if *last == index => all.push_str(thinking),
+            _ => out.push(Self::Thinking {
+                index,
+                thinking: thinking.to_owned(),
+            }),
+        }
+    }
 }
 
 /// A whole reply, folded from its events.

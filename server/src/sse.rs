@@ -10,17 +10,20 @@
 //! Bytes are buffered until a whole line has arrived, and line ends are
 //! ASCII, so a UTF-8 sequence split across chunks is always decoded whole.
 
-/// One dispatched event.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SseEvent {
+/// One dispatched event, borrowed from the decoder until the callback
+/// returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SseEvent<'a> {
     /// The `event:` field; empty when the event had none (the spec's
     /// "message").
-    pub event: String,
+    pub event: &'a str,
     /// The `data:` lines, joined with `\n`.
-    pub data: String,
+    pub data: &'a str,
 }
 
-/// Decodes a byte stream into [`SseEvent`]s.
+/// Decodes a byte stream into [`SseEvent`]s. An event is handed to the
+/// caller's callback straight from the decoder's own buffers, which are
+/// reused, so a stream of any length allocates only for its longest event.
 #[derive(Debug, Default)]
 pub struct SseDecoder {
     /// Bytes of the current, unfinished line.
@@ -38,11 +41,17 @@ impl SseDecoder {
         Self::default()
     }
 
-    /// Feeds the next chunk and pushes every event it completes onto `out`.
-    pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<SseEvent>) {
+    /// Feeds the next chunk, calling `on_event` for every event it
+    /// completes. The first error from `on_event` stops decoding and is
+    /// returned (the stream is then of no further use).
+    pub fn feed<E>(
+        &mut self,
+        mut chunk: &[u8],
+        mut on_event: impl FnMut(SseEvent<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         if chunk.is_empty() {
             // An empty read must not forget a pending CR.
-            return;
+            return Ok(());
         }
         if self.after_cr {
             self.after_cr = false;
@@ -61,19 +70,21 @@ impl SseDecoder {
                     None => self.after_cr = true,
                 }
             }
+            chunk = &chunk[next..];
             if self.line.is_empty() {
-                self.process_line(line_bytes, out);
+                self.process_line(line_bytes, &mut on_event)?;
             } else {
                 self.line.extend_from_slice(line_bytes);
                 let line = std::mem::take(&mut self.line);
-                self.process_line(&line, out);
+                let result = self.process_line(&line, &mut on_event);
                 // Reuse the allocation for the next partial line.
                 self.line = line;
                 self.line.clear();
+                result?;
             }
-            chunk = &chunk[next..];
         }
         self.line.extend_from_slice(chunk);
+        Ok(())
     }
 
     /// Bytes held for the event being built (its unfinished line and its
@@ -86,23 +97,27 @@ impl SseDecoder {
     /// Ends the stream: a final event that was not followed by a blank line
     /// is still dispatched, as long as its last line was complete or
     /// non-empty.
-    pub fn finish(&mut self) -> Option<SseEvent> {
-        let mut out = Vec::new();
+    pub fn finish<E>(
+        &mut self,
+        mut on_event: impl FnMut(SseEvent<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
-            self.process_line(&line, &mut out);
+            self.process_line(&line, &mut on_event)?;
         }
-        self.dispatch(&mut out);
-        out.pop()
+        self.dispatch(&mut on_event)
     }
 
-    fn process_line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
+    fn process_line<E>(
+        &mut self,
+        line: &[u8],
+        on_event: &mut impl FnMut(SseEvent<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         if line.is_empty() {
-            self.dispatch(out);
-            return;
+            return self.dispatch(on_event);
         }
         if line[0] == b':' {
-            return; // comment
+            return Ok(()); // comment
         }
         let (name, value) = match memchr::memchr(b':', line) {
             Some(colon) => {
@@ -114,30 +129,45 @@ impl SseDecoder {
         match name {
             b"event" => {
                 self.event.clear();
-                self.event.push_str(&String::from_utf8_lossy(value));
+                push_lossy(&mut self.event, value);
             }
             b"data" => {
                 if self.has_data {
                     self.data.push('\n');
                 }
-                self.data.push_str(&String::from_utf8_lossy(value));
+                push_lossy(&mut self.data, value);
                 self.has_data = true;
             }
             // `id` and `retry` matter to reconnecting EventSource clients;
             // a model reply is never resumed, so they are ignored.
             _ => {}
         }
+        Ok(())
     }
 
-    fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
+    fn dispatch<E>(
+        &mut self,
+        on_event: &mut impl FnMut(SseEvent<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         if !self.has_data && self.event.is_empty() {
-            return;
+            return Ok(());
         }
-        out.push(SseEvent {
-            event: std::mem::take(&mut self.event),
-            data: std::mem::take(&mut self.data),
+        let result = on_event(SseEvent {
+            event: &self.event,
+            data: &self.data,
         });
+        self.event.clear();
+        self.data.clear();
         self.has_data = false;
+        result
+    }
+}
+
+/// Appends `bytes` as text; invalid UTF-8 becomes U+FFFD, never an error.
+fn push_lossy(to: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => to.push_str(text),
+        Err(_) => to.push_str(&String::from_utf8_lossy(bytes)),
     }
 }
 
@@ -147,23 +177,34 @@ mod tests {
     use pretty_assertions::assert_eq;
     use proptest::prelude::*;
 
-    fn ev(event: &str, data: &str) -> SseEvent {
-        SseEvent {
-            event: event.into(),
-            data: data.into(),
-        }
+    fn ev(event: &str, data: &str) -> (String, String) {
+        (event.into(), data.into())
     }
 
-    fn decode_in_chunks(input: &[u8], cuts: &[usize]) -> Vec<SseEvent> {
+    /// Feeds `chunk`, collecting every event it completes.
+    fn feed(decoder: &mut SseDecoder, chunk: &[u8], out: &mut Vec<(String, String)>) {
+        let collect = |e: SseEvent<'_>| -> Result<(), ()> {
+            out.push((e.event.to_owned(), e.data.to_owned()));
+            Ok(())
+        };
+        decoder.feed(chunk, collect).unwrap();
+    }
+
+    fn decode_in_chunks(input: &[u8], cuts: &[usize]) -> Vec<(String, String)> {
         let mut decoder = SseDecoder::new();
         let mut out = Vec::new();
         let mut start = 0;
         for &cut in cuts {
-            decoder.feed(&input[start..cut], &mut out);
+            feed(&mut decoder, &input[start..cut], &mut out);
             start = cut;
         }
-        decoder.feed(&input[start..], &mut out);
-        out.extend(decoder.finish());
+        feed(&mut decoder, &input[start..], &mut out);
+        decoder
+            .finish(|e| -> Result<(), ()> {
+                out.push((e.event.to_owned(), e.data.to_owned()));
+                Ok(())
+            })
+            .unwrap();
         out
     }
 
@@ -174,7 +215,7 @@ mod tests {
         data: line one\ndata: line two\n\n\
         event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
 
-    fn expected() -> Vec<SseEvent> {
+    fn expected() -> Vec<(String, String)> {
         vec![
             ev("message_start", "{\"type\":\"message_start\"}"),
             ev(
@@ -262,7 +303,7 @@ mod tests {
         let mut decoder = SseDecoder::new();
         let mut out = Vec::new();
         for chunk in [&b"event: e\r"[..], b"", b"\ndata: x\r\n\r\n"] {
-            decoder.feed(chunk, &mut out);
+            feed(&mut decoder, chunk, &mut out);
         }
         assert_eq!(out, vec![ev("e", "x")]);
     }
@@ -273,6 +314,18 @@ mod tests {
             decode_in_chunks(b"data: \xff\n\n", &[]),
             vec![ev("", "\u{FFFD}")]
         );
+    }
+
+    #[test]
+    fn an_error_from_the_callback_stops_decoding_and_is_returned() {
+        let mut decoder = SseDecoder::new();
+        let mut seen = Vec::new();
+        let result = decoder.feed(b"data: a\n\ndata: b\n\ndata: c\n\n", |e| {
+            seen.push(e.data.to_owned());
+            if e.data == "b" { Err("stop") } else { Ok(()) }
+        });
+        assert_eq!(result, Err("stop"));
+        assert_eq!(seen, ["a", "b"]);
     }
 
     proptest! {

@@ -208,10 +208,10 @@ impl EventMapper {
             return Err(never_started(index, "content_block_delta"));
         };
         match (delta, open) {
-            (Delta::TextDelta { text }, _) => out.push(CompletionEvent::Text { index, text }),
+            (Delta::TextDelta { text }, _) => CompletionEvent::push_text(out, index, &text),
             (Delta::ThinkingDelta { thinking }, OpenBlock::Thinking { thinking: all, .. }) => {
                 all.push_str(&thinking);
-                out.push(CompletionEvent::Thinking { index, thinking });
+                CompletionEvent::push_thinking(out, index, &thinking);
             }
             (Delta::SignatureDelta { signature }, OpenBlock::Thinking { signature: sig, .. }) => {
                 // Arrives once, just before the block stops; kept exactly.
@@ -245,6 +245,45 @@ impl EventMapper {
             }
         }
         Ok(())
+    }
+
+    /// Takes a text, thinking or tool-input fragment read in place
+    /// ([`wire::HotDelta`]), as [`Self::map`] would take the same event.
+    /// Returns false, having changed nothing, for anything it does not take
+    /// (a block that never started, a delta that does not fit its block, a
+    /// missing field): the caller then maps the event the general way,
+    /// which reports it.
+    pub fn hot_delta(
+        &mut self,
+        index: u32,
+        delta: &wire::HotDeltaBody<'_>,
+        out: &mut Vec<CompletionEvent>,
+    ) -> bool {
+        let Some(open) = self.open.get_mut(&index) else {
+            return false;
+        };
+        match (
+            delta.kind.as_ref(),
+            open,
+            &delta.text,
+            &delta.thinking,
+            &delta.partial_json,
+        ) {
+            ("text_delta", _, Some(text), _, _) => CompletionEvent::push_text(out, index, &text.0),
+            ("thinking_delta", OpenBlock::Thinking { thinking: all, .. }, _, Some(thinking), _) => {
+                all.push_str(&thinking.0);
+                CompletionEvent::push_thinking(out, index, &thinking.0);
+            }
+            (
+                "input_json_delta",
+                OpenBlock::ToolUse { json, .. } | OpenBlock::Raw { json, .. },
+                _,
+                _,
+                Some(partial),
+            ) => json.push_str(&partial.0),
+            _ => return false,
+        }
+        true
     }
 
     fn stop_block(&self, index: u32, open: OpenBlock, out: &mut Vec<CompletionEvent>) {

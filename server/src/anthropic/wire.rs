@@ -8,6 +8,8 @@
 //! `Unknown` is really new or a known kind with a broken shape is decided by
 //! the mapper ([`super::mapper`]), which knows the names.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use kestrel_shared::{ContentBlock, Role, StopReason, Usage};
@@ -150,6 +152,37 @@ pub enum StreamEvent {
     #[serde(untagged)]
     Unknown(serde_json::Value),
 }
+
+/// The event a reply is mostly made of, read in place without building a
+/// [`StreamEvent`]: a `content_block_delta` whose delta carries text,
+/// thinking or tool-input JSON. Anything this does not read, or reads but
+/// the mapper does not take ([`super::mapper::EventMapper::hot_delta`]),
+/// is parsed again the general way, which keeps every check.
+#[derive(Debug, Deserialize)]
+pub struct HotDelta<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    pub index: u32,
+    #[serde(borrow)]
+    pub delta: HotDeltaBody<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HotDeltaBody<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub text: Option<Borrowed<'a>>,
+    #[serde(default, borrow)]
+    pub thinking: Option<Borrowed<'a>>,
+    #[serde(default, borrow)]
+    pub partial_json: Option<Borrowed<'a>>,
+}
+
+/// A string borrowed from the event's JSON unless it holds escapes.
+/// (`Option<Cow<str>>` alone would always copy.)
+#[derive(Debug, Deserialize)]
+pub struct Borrowed<'a>(#[serde(borrow)] pub Cow<'a, str>);
 
 /// The event names [`StreamEvent`] knows.
 pub const KNOWN_EVENTS: &[&str] = &[

@@ -29,7 +29,6 @@ struct ToolCall {
 #[derive(Debug, Default)]
 pub struct ChatStreamParser {
     decoder: SseDecoder,
-    sse: Vec<SseEvent>,
     request_id: Option<String>,
     started: bool,
     next_index: u32,
@@ -100,10 +99,7 @@ impl ChatStreamParser {
                 (*next - 1, String::new())
             });
             all.push_str(&thinking);
-            out.push(CompletionEvent::Thinking {
-                index: *index,
-                thinking,
-            });
+            CompletionEvent::push_thinking(out, *index, &thinking);
         }
         if let Some(text) = delta.content
             && !text.is_empty()
@@ -113,7 +109,7 @@ impl ChatStreamParser {
                 *next += 1;
                 *next - 1
             });
-            out.push(CompletionEvent::Text { index, text });
+            CompletionEvent::push_text(out, index, &text);
         }
         for call in delta.tool_calls {
             let function = call.function;
@@ -213,34 +209,51 @@ impl ChatStreamParser {
         });
     }
 
-    fn events(&mut self, out: &mut Vec<CompletionEvent>) -> Result<(), LlmError> {
-        for event in std::mem::take(&mut self.sse) {
-            if self.stopped {
-                break;
-            }
-            if event.data.len() > MAX_EVENT_BYTES {
-                return Err(LlmError::EventTooLarge {
-                    limit: MAX_EVENT_BYTES,
-                });
-            }
-            let data = event.data.trim();
-            if data.is_empty() {
-                continue;
-            }
-            if data == "[DONE]" {
-                if self.finished.is_none() {
-                    self.finish_choice("stop", out);
-                }
-                self.end(out);
-                break;
-            }
-            let chunk: Chunk = serde_json::from_str(data).map_err(|e| LlmError::Malformed {
-                what: "stream chunk",
-                detail: e.to_string(),
-            })?;
-            self.chunk(chunk, out)?;
+    fn event(
+        &mut self,
+        event: SseEvent<'_>,
+        out: &mut Vec<CompletionEvent>,
+    ) -> Result<(), LlmError> {
+        if self.stopped {
+            return Ok(());
         }
-        Ok(())
+        if event.data.len() > MAX_EVENT_BYTES {
+            return Err(LlmError::EventTooLarge {
+                limit: MAX_EVENT_BYTES,
+            });
+        }
+        let data = event.data.trim();
+        if data.is_empty() {
+            return Ok(());
+        }
+        if data == "[DONE]" {
+            if self.finished.is_none() {
+                self.finish_choice("stop", out);
+            }
+            self.end(out);
+            return Ok(());
+        }
+        let chunk: Chunk = serde_json::from_str(data).map_err(|e| LlmError::Malformed {
+            what: "stream chunk",
+            detail: e.to_string(),
+        })?;
+        self.chunk(chunk, out)
+    }
+
+    /// Runs the decoder over `chunk` (or, with `None`, ends it), mapping
+    /// each event it completes.
+    fn decode(
+        &mut self,
+        chunk: Option<&[u8]>,
+        out: &mut Vec<CompletionEvent>,
+    ) -> Result<(), LlmError> {
+        let mut decoder = std::mem::take(&mut self.decoder);
+        let result = match chunk {
+            Some(chunk) => decoder.feed(chunk, |event| self.event(event, out)),
+            None => decoder.finish(|event| self.event(event, out)),
+        };
+        self.decoder = decoder;
+        result
     }
 }
 
@@ -249,8 +262,7 @@ impl BodyParser for ChatStreamParser {
         if self.stopped {
             return Ok(());
         }
-        self.decoder.feed(chunk, &mut self.sse);
-        self.events(out)?;
+        self.decode(Some(chunk), out)?;
         if self.decoder.pending_len() > MAX_EVENT_BYTES {
             return Err(LlmError::EventTooLarge {
                 limit: MAX_EVENT_BYTES,
@@ -263,8 +275,7 @@ impl BodyParser for ChatStreamParser {
         if self.stopped {
             return Ok(());
         }
-        self.sse.extend(self.decoder.finish());
-        match self.events(out) {
+        match self.decode(None, out) {
             Err(LlmError::Malformed { .. }) => return Err(LlmError::EndedEarly),
             other => other?,
         }

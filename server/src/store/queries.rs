@@ -280,15 +280,19 @@ pub fn update_message(
     status: MessageStatus,
     usage: Option<&Usage>,
 ) -> Result<(), StoreError> {
-    let changed = conn.execute(
-        "UPDATE messages SET content = ?2, status = ?3, usage = COALESCE(?4, usage) WHERE id = ?1",
-        params![
+    // Cached: a streaming reply is saved several times a second, and
+    // preparing this statement compiles the search index's triggers too.
+    let changed = conn
+        .prepare_cached(
+            "UPDATE messages SET content = ?2, status = ?3, usage = COALESCE(?4, usage) \
+             WHERE id = ?1",
+        )?
+        .execute(params![
             id.to_string(),
             encode("message content", &content)?,
             enum_text(&status)?,
             usage.map(|u| encode("usage", u)).transpose()?,
-        ],
-    )?;
+        ])?;
     if changed == 0 {
         return Err(StoreError::NotFound {
             what: "message",

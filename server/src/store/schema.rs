@@ -79,6 +79,7 @@ fn steps() -> Vec<M<'static>> {
             thinking INTEGER NOT NULL DEFAULT 0 CHECK (thinking IN (0, 1))
         ) STRICT;",
         ),
+        M::up(super::search::BODY_FUNCTION_MIGRATION),
     ]
 }
 
@@ -112,6 +113,9 @@ pub fn configure(conn: &Connection) -> Result<(), StoreError> {
     // every query cost more than scoring them (BENCHMARKS.md).
     conn.pragma_update(None, "cache_size", -16_384)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // The search index's triggers call it, so every connection that may
+    // write a message needs it.
+    super::search::body::register(conn)?;
     Ok(())
 }
 

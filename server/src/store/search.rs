@@ -40,6 +40,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::StoreError;
 use super::queries::get_conversation;
 
+pub mod body;
+
 /// The migration that creates the index and its triggers, and indexes
 /// every row already stored. Appended to [`super::schema::migrations`].
 pub const MIGRATION: &str = "
@@ -104,6 +106,31 @@ pub const MIGRATION: &str = "
         FROM messages m WHERE m.status <> 'streaming')
     WHERE body IS NOT NULL AND body <> '';
     INSERT INTO conversation_fts(rowid, title) SELECT rowid, title FROM conversations;
+";
+
+/// The migration that moves the message triggers onto
+/// [`body::FUNCTION`]: the same index, computed in one pass instead of
+/// SQLite's JSON functions (which copied a long reply's text five times
+/// inside the writer's transaction). Nothing is re-indexed: the body it
+/// computes is the same.
+pub const BODY_FUNCTION_MIGRATION: &str = "
+    DROP TRIGGER message_fts_insert;
+    DROP TRIGGER message_fts_update;
+
+    CREATE TRIGGER message_fts_insert AFTER INSERT ON messages
+    WHEN NEW.status <> 'streaming' BEGIN
+        INSERT INTO message_fts(rowid, body)
+        SELECT NEW.rowid, body FROM (SELECT kestrel_index_body(NEW.content) AS body)
+        WHERE body IS NOT NULL;
+    END;
+
+    CREATE TRIGGER message_fts_update AFTER UPDATE OF content, status ON messages
+    WHEN OLD.status <> 'streaming' OR NEW.status <> 'streaming' BEGIN
+        DELETE FROM message_fts WHERE rowid = OLD.rowid;
+        INSERT INTO message_fts(rowid, body)
+        SELECT NEW.rowid, body FROM (SELECT kestrel_index_body(NEW.content) AS body)
+        WHERE NEW.status <> 'streaming' AND body IS NOT NULL;
+    END;
 ";
 
 /// How many of the newest matches are read and scored per search.
@@ -799,13 +826,9 @@ pub fn rebuild_index(conn: &mut Connection) -> Result<(), StoreError> {
         "DELETE FROM message_fts;
          DELETE FROM conversation_fts;
          INSERT INTO message_fts(rowid, body)
-         SELECT rowid, body FROM (SELECT m.rowid AS rowid, (
-                 SELECT replace(replace(group_concat(json_extract(value, '$.text'),
-                            char(10) || char(10)), char(2), ''), char(3), '')
-                 FROM json_each(CASE WHEN json_valid(m.content) THEN m.content ELSE '[]' END)
-                 WHERE json_extract(value, '$.type') = 'text') AS body
-             FROM messages m WHERE m.status <> 'streaming')
-         WHERE body IS NOT NULL AND body <> '';
+         SELECT rowid, body FROM (SELECT rowid, kestrel_index_body(content) AS body
+             FROM messages WHERE status <> 'streaming')
+         WHERE body IS NOT NULL;
          INSERT INTO conversation_fts(rowid, title) SELECT rowid, title FROM conversations;
          INSERT INTO message_fts(message_fts) VALUES ('optimize');
          INSERT INTO conversation_fts(conversation_fts) VALUES ('optimize');",
