@@ -129,9 +129,10 @@ impl AnthropicClient {
         })?;
         let headers = auth_headers(key)?;
         tracing::debug!(model = %request.model, body_bytes = body.len(), "sending request");
-        let (tx, stream) = CompletionStream::channel();
-        tokio::spawn(run_reply(self.clone(), headers, Bytes::from(body), tx));
-        Ok(stream)
+        let client = self.clone();
+        Ok(CompletionStream::reading(move |tx| {
+            run_reply(client, headers, Bytes::from(body), tx)
+        }))
     }
 
     /// Every model the key may use, newest first, following the pages of
@@ -236,9 +237,8 @@ impl Provider for AnthropicClient {
             Ok(headers) => headers,
             Err(error) => return CompletionStream::failed(error),
         };
-        let (tx, stream) = CompletionStream::channel();
-        tokio::spawn(run_reply(self.clone(), headers, Bytes::from(body), tx));
-        stream
+        let client = self.clone();
+        CompletionStream::reading(move |tx| run_reply(client, headers, Bytes::from(body), tx))
     }
 
     fn models(&self, key: Option<&ApiKey>) -> BoxFuture<'static, Result<Vec<ModelInfo>, LlmError>> {

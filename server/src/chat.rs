@@ -458,11 +458,15 @@ async fn stream_reply(
     let mut state = AgentState::Thinking;
     let mut save_timer = tokio::time::interval(FLUSH_INTERVAL);
     save_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Made once, not per event: each registers a waiter.
+    let cancelled = cancel.cancelled();
+    let closed = tx.closed();
+    tokio::pin!(cancelled, closed);
     loop {
         let event = tokio::select! {
             biased;
-            () = cancel.cancelled() => return Outcome::Cancelled,
-            () = tx.closed() => return Outcome::Cancelled,
+            () = &mut cancelled => return Outcome::Cancelled,
+            () = &mut closed => return Outcome::Cancelled,
             _ = save_timer.tick(), if reply.dirty => {
                 if let Err(error) = save(backend, reply, MessageStatus::Streaming).await {
                     return Outcome::Failed(error.to_kestrel());

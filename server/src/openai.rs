@@ -141,9 +141,8 @@ impl Provider for OpenAiClient {
             Ok(headers) => headers,
             Err(error) => return CompletionStream::failed(error),
         };
-        let (tx, stream) = CompletionStream::channel();
-        tokio::spawn(run_reply(self.clone(), headers, body, tx));
-        stream
+        let client = self.clone();
+        CompletionStream::reading(move |tx| run_reply(client, headers, body, tx))
     }
 
     fn models(&self, key: Option<&ApiKey>) -> BoxFuture<'static, Result<Vec<ModelInfo>, LlmError>> {

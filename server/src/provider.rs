@@ -18,6 +18,7 @@ pub mod retry;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -45,19 +46,45 @@ pub trait Provider: Send + Sync + Debug {
     }
 }
 
-/// The events of one streamed reply, fed by the task that reads the
-/// response. Dropping it stops that task and closes the connection.
-#[derive(Debug)]
+/// The events of one streamed reply. The work that reads the response
+/// (requests, retries, parsing) runs inside the stream, polled by whoever
+/// polls the stream, and hands events over through a bounded channel: no
+/// task of its own, so an event costs no scheduling, the reader pauses
+/// when the consumer falls behind, and dropping the stream stops the
+/// request at once.
 pub struct CompletionStream {
     rx: mpsc::Receiver<Result<CompletionEvent, LlmError>>,
+    /// Feeds `rx`; `None` once it has finished (or for a stream fed from
+    /// outside, [`CompletionStream::channel`]).
+    reader: Option<BoxFuture<'static, ()>>,
+}
+
+impl Debug for CompletionStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompletionStream")
+            .field("reading", &self.reader.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl CompletionStream {
-    /// A stream and the sender its reading task feeds. The channel is
-    /// bounded, so a slow reader slows the network read, not memory.
+    /// A stream fed by `read`, which gets the sender to push events into.
+    pub fn reading<F>(
+        read: impl FnOnce(mpsc::Sender<Result<CompletionEvent, LlmError>>) -> F,
+    ) -> Self
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let (tx, mut stream) = Self::channel();
+        stream.reader = Some(Box::pin(read(tx)));
+        stream
+    }
+
+    /// A stream and the sender that feeds it from outside. The channel is
+    /// bounded, so a slow reader slows the sender, not memory.
     pub fn channel() -> (mpsc::Sender<Result<CompletionEvent, LlmError>>, Self) {
         let (tx, rx) = mpsc::channel(64);
-        (tx, Self { rx })
+        (tx, Self { rx, reader: None })
     }
 
     /// A stream that fails at once with `error`.
@@ -73,6 +100,13 @@ impl Stream for CompletionStream {
     type Item = Result<CompletionEvent, LlmError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        // The reader first: it moves as far as the network and the
+        // channel's room allow, and its wakers are this poll's.
+        if let Some(reader) = self.reader.as_mut()
+            && reader.as_mut().poll(cx).is_ready()
+        {
+            self.reader = None;
+        }
         self.rx.poll_recv(cx)
     }
 }
