@@ -57,13 +57,16 @@ enum KeyAction {
 }
 
 /// Where one provider's key section keeps what it shows.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 struct KeyView {
     provider: ProviderKind,
     /// The Anthropic status is the app's (the composer reads it too); an
     /// OpenAI-compatible server's is the section's own.
     status: Signal<Option<KeyStatus>>,
     note: Signal<Option<KeyNote>>,
+    /// What is typed in the key field; emptied when the provider changes,
+    /// so a key typed for one never goes to the other.
+    key_input: Signal<String>,
     base_url_input: Signal<String>,
 }
 
@@ -73,6 +76,7 @@ async fn run_key_action(mut state: ChatState, view: KeyView, action: KeyAction) 
         mut status,
         mut note,
         mut base_url_input,
+        ..
     } = view;
     let accepted = match provider {
         ProviderKind::OpenAi => "The server accepted the key.",
@@ -135,11 +139,44 @@ async fn run_key_action(mut state: ChatState, view: KeyView, action: KeyAction) 
     }
 }
 
+/// Reads the OpenAI-compatible server's key status (and address) into
+/// the section's signals.
+async fn load_openai_status(view: KeyView) {
+    let KeyView {
+        mut status,
+        mut note,
+        mut base_url_input,
+        ..
+    } = view;
+    match api::key_status(ProviderKind::OpenAi).await {
+        Ok(new) => {
+            base_url_input.set(new.base_url.clone());
+            status.set(Some(new));
+        }
+        Err(error) => note.set(Some(KeyNote::Bad(api::to_kestrel_error(error).message))),
+    }
+}
+
 #[component]
 pub fn SettingsDialog() -> Element {
     let mut state = use_context::<ChatState>();
     let mut provider = use_signal(|| ProviderKind::Anthropic);
+    let openai_status = use_signal(|| None::<KeyStatus>);
+    let mut note = use_signal(|| None::<KeyNote>);
+    let mut key_input = use_signal(String::new);
+    let base_url_input = use_signal(String::new);
     let chosen = provider();
+    let view = KeyView {
+        provider: chosen,
+        status: if chosen == ProviderKind::OpenAi {
+            openai_status
+        } else {
+            state.key_status
+        },
+        note,
+        key_input,
+        base_url_input,
+    };
     let theme = state.settings.read().theme;
     rsx! {
         div { class: "overlay",
@@ -161,13 +198,30 @@ pub fn SettingsDialog() -> Element {
                                 class: if option == chosen { "selected key-provider-{option.as_str()}" } else { "key-provider-{option.as_str()}" },
                                 role: "radio",
                                 "aria-checked": if option == chosen { "true" } else { "false" },
-                                onclick: move |_| provider.set(option),
+                                onclick: move |_| {
+                                    if provider() == option {
+                                        return;
+                                    }
+                                    note.set(None);
+                                    key_input.set(String::new());
+                                    provider.set(option);
+                                    if option == ProviderKind::OpenAi {
+                                        // Read again each time: the server
+                                        // and its key may have changed.
+                                        spawn(load_openai_status(KeyView {
+                                            provider: option,
+                                            status: openai_status,
+                                            note,
+                                            key_input,
+                                            base_url_input,
+                                        }));
+                                    }
+                                },
                                 "{option.label()}"
                             }
                         }
                     }
-                    // Keyed: each provider's section starts fresh.
-                    KeySection { key: "{chosen.as_str()}", provider: chosen }
+                    KeySection { view }
                 }
                 section {
                     h3 { "Theme" }
@@ -195,34 +249,16 @@ pub fn SettingsDialog() -> Element {
 /// One provider's key: its status, the key field, check and remove, and
 /// for an OpenAI-compatible server its address.
 #[component]
-pub(crate) fn KeySection(provider: ProviderKind) -> Element {
+fn KeySection(view: KeyView) -> Element {
     let state = use_context::<ChatState>();
-    let own_status = use_signal(|| None::<KeyStatus>);
-    let mut note = use_signal(|| None::<KeyNote>);
-    let mut key_input = use_signal(String::new);
-    let mut base_url_input = use_signal(String::new);
-    let openai = provider == ProviderKind::OpenAi;
-    let view = KeyView {
+    let KeyView {
         provider,
-        status: if openai { own_status } else { state.key_status },
         note,
-        base_url_input,
-    };
-    // The Anthropic status came with the first screen; a server's is read
-    // when its section opens.
-    use_future(move || async move {
-        if !openai {
-            return;
-        }
-        let mut status = view.status;
-        match api::key_status(ProviderKind::OpenAi).await {
-            Ok(new) => {
-                base_url_input.set(new.base_url.clone());
-                status.set(Some(new));
-            }
-            Err(error) => note.set(Some(KeyNote::Bad(api::to_kestrel_error(error).message))),
-        }
-    });
+        mut key_input,
+        mut base_url_input,
+        ..
+    } = view;
+    let openai = provider == ProviderKind::OpenAi;
     let loaded = view.status.read().clone();
     let status = loaded.clone().unwrap_or_default();
     let key_line = if openai && loaded.is_none() {
@@ -320,4 +356,19 @@ pub(crate) fn KeySection(provider: ProviderKind) -> Element {
             p { class: "hint", "Requests go to {status.base_url}." }
         }
     }
+}
+
+/// The OpenAI-compatible section alone, before its status has arrived, for
+/// the component tests.
+#[cfg(test)]
+#[component]
+pub(crate) fn OpenAiKeySection() -> Element {
+    let view = KeyView {
+        provider: ProviderKind::OpenAi,
+        status: use_signal(|| None),
+        note: use_signal(|| None),
+        key_input: use_signal(String::new),
+        base_url_input: use_signal(String::new),
+    };
+    rsx! { KeySection { view } }
 }
