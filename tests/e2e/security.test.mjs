@@ -356,7 +356,7 @@ describe('web server on loopback', () => {
     for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.1.evil.example:${port}`]) {
       const page = await rawRequest(`${stack.appUrl}/`, { headers: { host } });
       assert.equal(page.status, 403, host);
-      const api = await rawRequest(`${stack.appUrl}/api/v1/settings/key`, { headers: { host } });
+      const api = await rawRequest(`${stack.appUrl}/api/v1/settings/key?provider=anthropic`, { headers: { host } });
       assert.equal(api.status, 403, host);
       assert.ok(!api.text.includes('last_four'), 'no data for a rebound name');
     }
@@ -466,12 +466,12 @@ describe('web server beyond loopback', () => {
   });
 
   test('without the token: a login page for browsers, 401 for everything else', async () => {
-    for (const endpoint of ['/api/v1/conversations', '/api/v1/settings/key']) {
+    for (const endpoint of ['/api/v1/conversations', '/api/v1/settings/key?provider=anthropic', '/api/v1/settings/key?provider=openai']) {
       const res = await fetch(`${stack.appUrl}${endpoint}`);
       assert.equal(res.status, 401, endpoint);
       assert.doesNotMatch(await res.text(), /last_four|base_url/);
     }
-    const post = await fetch(`${stack.appUrl}/api/v1/settings/key`, { method: 'POST', headers: json, body: '{"key": "sk-evil"}' });
+    const post = await fetch(`${stack.appUrl}/api/v1/settings/key`, { method: 'POST', headers: json, body: '{"provider": "anthropic", "key": "sk-evil"}' });
     assert.equal(post.status, 401);
     const wrong = await fetch(`${stack.appUrl}/api/v1/conversations`, { headers: { authorization: `Bearer ${'0'.repeat(64)}` } });
     assert.equal(wrong.status, 401);

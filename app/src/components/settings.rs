@@ -60,8 +60,11 @@ enum KeyAction {
 #[derive(Clone, Copy, PartialEq)]
 struct KeyView {
     provider: ProviderKind,
+    /// The provider the dialog shows now: an action's note is shown only
+    /// while its provider is.
+    shown: Signal<ProviderKind>,
     /// The Anthropic status is the app's (the composer reads it too); an
-    /// OpenAI-compatible server's is the section's own.
+    /// OpenAI-compatible server's is the dialog's own.
     status: Signal<Option<KeyStatus>>,
     note: Signal<Option<KeyNote>>,
     /// What is typed in the key field; emptied when the provider changes,
@@ -73,21 +76,33 @@ struct KeyView {
 async fn run_key_action(mut state: ChatState, view: KeyView, action: KeyAction) {
     let KeyView {
         provider,
+        shown,
         mut status,
-        mut note,
         mut base_url_input,
         ..
     } = view;
-    let accepted = match provider {
-        ProviderKind::OpenAi => "The server accepted the key.",
-        _ => "The provider accepted the key.",
+    let mut note_signal = view.note;
+    let mut note = move |text: KeyNote| {
+        if shown() == provider {
+            note_signal.set(Some(text));
+        }
     };
-    note.set(Some(KeyNote::Working(match action {
+    let (accepted, checking) = match provider {
+        ProviderKind::OpenAi => (
+            "The server accepted the key.",
+            "Checking the key with the server…",
+        ),
+        _ => (
+            "The provider accepted the key.",
+            "Checking the key with the provider…",
+        ),
+    };
+    note(KeyNote::Working(match action {
         KeyAction::Save(_) => "Saving…",
         KeyAction::Delete => "Removing…",
-        KeyAction::Check => "Checking the key with the provider…",
+        KeyAction::Check => checking,
         KeyAction::SetBaseUrl(_) => "Switching the server…",
-    })));
+    }));
     let result = match action {
         KeyAction::Save(key) => api::set_api_key(provider, key).await.map(|new| {
             let saved = match new.source {
@@ -119,9 +134,9 @@ async fn run_key_action(mut state: ChatState, view: KeyView, action: KeyAction) 
         }),
     };
     match result {
-        Ok(outcome) => note.set(Some(outcome)),
+        Ok(outcome) => note(outcome),
         Err(error) => {
-            note.set(Some(KeyNote::Bad(api::to_kestrel_error(error).message)));
+            note(KeyNote::Bad(api::to_kestrel_error(error).message));
             // The keychain may have just become unavailable: show it.
             if let Ok(new) = api::key_status(provider).await {
                 status.set(Some(new));
@@ -168,6 +183,7 @@ pub fn SettingsDialog() -> Element {
     let chosen = provider();
     let view = KeyView {
         provider: chosen,
+        shown: provider,
         status: if chosen == ProviderKind::OpenAi {
             openai_status
         } else {
@@ -210,6 +226,7 @@ pub fn SettingsDialog() -> Element {
                                         // and its key may have changed.
                                         spawn(load_openai_status(KeyView {
                                             provider: option,
+                                            shown: provider,
                                             status: openai_status,
                                             note,
                                             key_input,
@@ -365,6 +382,7 @@ fn KeySection(view: KeyView) -> Element {
 pub(crate) fn OpenAiKeySection() -> Element {
     let view = KeyView {
         provider: ProviderKind::OpenAi,
+        shown: use_signal(|| ProviderKind::OpenAi),
         status: use_signal(|| None),
         note: use_signal(|| None),
         key_input: use_signal(String::new),
