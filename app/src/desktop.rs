@@ -98,7 +98,9 @@ fn prefetch() -> Option<InitialData> {
         Some(InitialData {
             conversations: conversations.ok()?,
             settings: settings.ok()?,
-            key_status: backend.key_status(),
+            key_status: backend
+                .key_status(kestrel_shared::ProviderKind::Anthropic)
+                .await,
         })
     })
 }

@@ -19,7 +19,7 @@ use futures::future::Either;
 use kestrel_server::api;
 use kestrel_shared::{
     AgentState, BranchPoint, ChatEvent, Conversation, ConversationId, ErrorKind, KestrelError,
-    KeyStatus, Message, SendMessage, Settings, Theme, TurnId,
+    KeyStatus, Message, ProviderKind, SendMessage, Settings, Theme, TurnId,
 };
 
 /// How often buffered reply text is flushed to the screen.
@@ -137,7 +137,7 @@ pub async fn load_initial(mut state: ChatState) {
     let (conversations, settings, key_status) = futures::join!(
         api::list_conversations(),
         api::get_settings(),
-        api::key_status()
+        api::key_status(ProviderKind::Anthropic)
     );
     match conversations {
         Ok(list) => state.conversations.set(list),

@@ -325,7 +325,7 @@ async fn drive() -> Result<String, String> {
     for &(ip, port) in &listeners {
         for request in [
             "GET /api/v1/conversations HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-            "GET /api/v1/settings/key HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            "GET /api/v1/settings/key?provider=anthropic HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
             "POST /api/v1/conversations/new HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
             "POST /api/v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
         ] {

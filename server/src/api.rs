@@ -28,8 +28,8 @@ use dioxus::prelude::*;
 use kestrel_shared::frame::{EventDecoder, FrameError};
 use kestrel_shared::{
     BranchPoint, ChatEvent, Conversation, ConversationId, ConversationView, EditMessage, ErrorKind,
-    KestrelError, KeyCheck, KeyStatus, MessageId, SearchQuery, SearchResults, SendMessage,
-    Settings, Theme, TurnId,
+    KestrelError, KeyCheck, KeyStatus, MessageId, ProviderKind, SearchQuery, SearchResults,
+    SendMessage, Settings, Theme, TurnId,
 };
 
 /// Every conversation, most recently active first.
@@ -244,36 +244,48 @@ pub async fn set_theme(theme: Theme) -> Result<Settings, ServerFnError> {
         .map_err(server::to_server_error)
 }
 
-/// Whether a key is configured, where from, and its last four characters.
-#[get("/api/v1/settings/key")]
-pub async fn key_status() -> Result<KeyStatus, ServerFnError> {
-    Ok(server::backend()?.key_status())
+/// Whether `provider`'s key is configured, where from, its last four
+/// characters, and the endpoint it is for (`?provider=anthropic|openai`).
+#[get("/api/v1/settings/key?provider")]
+pub async fn key_status(provider: ProviderKind) -> Result<KeyStatus, ServerFnError> {
+    Ok(server::backend()?.key_status(provider).await)
 }
 
-/// Saves the API key: in the OS keychain, or for this session only when
-/// no keychain is available (blank removes it). The answer holds only the
-/// new status, never the key.
+/// Saves `provider`'s API key: in the OS keychain, or for this session
+/// only when no keychain is available (blank removes it). The answer holds
+/// only the new status, never the key.
 #[post("/api/v1/settings/key")]
-pub async fn set_api_key(key: String) -> Result<KeyStatus, ServerFnError> {
+pub async fn set_api_key(provider: ProviderKind, key: String) -> Result<KeyStatus, ServerFnError> {
     server::backend()?
-        .set_api_key(&key)
+        .set_api_key(provider, &key)
         .await
         .map_err(server::to_server_error)
 }
 
-/// Removes the API key from the keychain and from memory.
+/// Removes `provider`'s API key from the keychain and from memory.
 #[post("/api/v1/settings/key/delete")]
-pub async fn delete_api_key() -> Result<KeyStatus, ServerFnError> {
+pub async fn delete_api_key(provider: ProviderKind) -> Result<KeyStatus, ServerFnError> {
     server::backend()?
-        .delete_api_key()
+        .delete_api_key(provider)
         .await
         .map_err(server::to_server_error)
 }
 
-/// Makes one cheap authenticated call to the provider with the active key.
+/// Makes one cheap authenticated call to `provider` with its active key.
 #[post("/api/v1/settings/key/check")]
-pub async fn check_api_key() -> Result<KeyCheck, ServerFnError> {
-    Ok(server::backend()?.check_api_key().await)
+pub async fn check_api_key(provider: ProviderKind) -> Result<KeyCheck, ServerFnError> {
+    Ok(server::backend()?.check_api_key(provider).await)
+}
+
+/// Points the OpenAI-compatible provider at another server (blank: the
+/// default) and answers with that endpoint's key status; keys are kept per
+/// endpoint. A malformed or non-http(s) address is refused with 400.
+#[post("/api/v1/settings/openai-base-url")]
+pub async fn set_openai_base_url(base_url: String) -> Result<KeyStatus, ServerFnError> {
+    server::backend()?
+        .set_openai_base_url(&base_url)
+        .await
+        .map_err(server::to_server_error)
 }
 
 /// Renames a conversation.

@@ -4,10 +4,10 @@
 //! installed once at start-up; tests build their own with [`Backend::open`].
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use kestrel_shared::{
-    Conversation, ConversationId, ConversationView, ErrorKind, KestrelError, KeyCheck, KeyStatus,
+    Conversation, ConversationId, ConversationView, ErrorKind, KestrelError,
     MAX_SYSTEM_PROMPT_BYTES, MessageId, SearchQuery, SearchResults, Settings, Theme, TurnId,
 };
 use tokio_util::sync::CancellationToken;
@@ -19,28 +19,17 @@ pub use providers::Providers;
 
 use crate::anthropic::AnthropicClient;
 use crate::config::Config;
-use crate::llm::LlmError;
 use crate::provider::pricing::Pricing;
-use crate::secrets::{ApiKey, KeyStore, KeyStoreError, ProviderKeyId};
+use crate::secrets::KeyStore;
 use crate::store::{Store, StoreError, drafts, queries, recovery, search};
 
+mod keys;
 mod manage;
 mod transfer;
 
 pub use transfer::ExportFormat;
 
 static GLOBAL: OnceLock<Arc<Backend>> = OnceLock::new();
-
-/// Longer than any provider key; a paste this long is something else.
-const MAX_API_KEY_BYTES: usize = 512;
-
-fn key_store_error(error: KeyStoreError) -> KestrelError {
-    let kind = match error {
-        KeyStoreError::FromEnvironment(_) => ErrorKind::BadInput,
-        _ => ErrorKind::Storage,
-    };
-    KestrelError::new(kind, error.to_string())
-}
 
 /// Why the backend could not start.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +60,9 @@ pub struct Backend {
     pub(crate) models: Mutex<Option<Vec<kestrel_shared::ModelInfo>>>,
     pub(crate) pricing: Arc<Pricing>,
     pub(crate) providers: Providers,
+    /// The OpenAI-compatible endpoint requests go to now: the one saved in
+    /// the settings, else `OPENAI_BASE_URL`, else OpenAI's.
+    pub(crate) openai_base_url: RwLock<String>,
 }
 
 impl Backend {
@@ -115,6 +107,8 @@ impl Backend {
                 "replies cut off by the last exit are marked interrupted"
             );
         }
+        let openai_base_url = keys::saved_openai_base_url(&conn)?
+            .unwrap_or_else(|| providers.openai.base_url().to_owned());
         let store = Store::from_connection(conn);
         let config_data_dir = config.data_dir.clone();
         tracing::info!(data_dir = %config.data_dir.display(), base_url = %config.base_url, "backend ready");
@@ -128,6 +122,7 @@ impl Backend {
             models: Mutex::new(None),
             pricing: Arc::new(Pricing::new(&config_data_dir)),
             providers,
+            openai_base_url: RwLock::new(openai_base_url),
         }))
     }
 
@@ -232,76 +227,6 @@ impl Backend {
             })
             .await
             .map_err(|e| e.to_kestrel())
-    }
-
-    /// What the UI may know about the Anthropic key.
-    pub fn key_status(&self) -> KeyStatus {
-        self.keys
-            .status(&ProviderKeyId::Anthropic, &self.config.base_url)
-    }
-
-    /// Saves the Anthropic key: in the OS keychain, or for this session
-    /// when no keychain is available. Blank input removes it.
-    pub async fn set_api_key(&self, raw: &str) -> Result<KeyStatus, KestrelError> {
-        let Some(key) = ApiKey::new(raw) else {
-            return self.delete_api_key().await;
-        };
-        if key.expose().len() > MAX_API_KEY_BYTES || key.expose().chars().any(char::is_control) {
-            return Err(KestrelError::new(
-                ErrorKind::BadInput,
-                "That does not look like an API key.",
-            ));
-        }
-        let id = ProviderKeyId::Anthropic;
-        match self.keys.set(&id, key).await {
-            Ok(source) => {
-                tracing::info!(key = %id, ?source, "API key saved");
-                Ok(self.key_status())
-            }
-            Err(error) => {
-                tracing::warn!(key = %id, %error, "API key not saved");
-                Err(key_store_error(error))
-            }
-        }
-    }
-
-    /// Removes the Anthropic key from the keychain and from memory.
-    pub async fn delete_api_key(&self) -> Result<KeyStatus, KestrelError> {
-        let id = ProviderKeyId::Anthropic;
-        match self.keys.delete(&id).await {
-            Ok(()) => {
-                tracing::info!(key = %id, "API key removed");
-                Ok(self.key_status())
-            }
-            Err(error) => {
-                tracing::warn!(key = %id, %error, "API key not removed");
-                Err(key_store_error(error))
-            }
-        }
-    }
-
-    /// Asks the provider whether the active key works (one cheap call).
-    pub async fn check_api_key(&self) -> KeyCheck {
-        let Some(key) = self.keys.get(&ProviderKeyId::Anthropic).await else {
-            return KeyCheck::Failed {
-                message: LlmError::MissingKey.to_kestrel().message,
-            };
-        };
-        match self.client.check_key(&key).await {
-            Ok(()) => KeyCheck::Valid,
-            Err(error) => {
-                let error = error.to_kestrel();
-                tracing::info!(kind = ?error.kind, "API key check failed");
-                match error.kind {
-                    ErrorKind::InvalidApiKey | ErrorKind::PermissionDenied => KeyCheck::Rejected {
-                        message: error.message,
-                    },
-                    _ => KeyCheck::Failed {
-                        message: error.message,
-                    },
-                }
-            }
-        }
     }
 
     /// Keeps the composer's unsent text for `conversation` (`None`: a

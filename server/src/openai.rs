@@ -77,6 +77,16 @@ impl OpenAiClient {
         &self.base_url
     }
 
+    /// The same client (HTTP connection pool, retries, timeouts) aimed at
+    /// another endpoint: the one the settings name now.
+    #[must_use]
+    pub fn at(&self, base_url: &str) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            ..self.clone()
+        }
+    }
+
     /// The models the server lists at `GET /models`; limits it does not
     /// state are assumed ([`crate::provider::models::known_limits`]).
     pub async fn list_models(&self, key: Option<&ApiKey>) -> Result<Vec<ModelInfo>, LlmError> {

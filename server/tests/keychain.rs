@@ -20,7 +20,9 @@ use kestrel_mock_anthropic::{MockConfig, MockServer, Reply};
 use kestrel_server::Backend;
 use kestrel_server::config::Config;
 use kestrel_server::secrets::{ApiKey, CredentialStore, KeyStore, OsKeychain, ProviderKeyId};
-use kestrel_shared::{ChatEvent, KeyCheck, KeySource, SecureStore, SendMessage};
+use kestrel_shared::{
+    ChatEvent, ConversationOptions, KeyCheck, KeySource, ProviderKind, SecureStore, SendMessage,
+};
 
 /// Set inside the private session this test starts.
 const IN_SESSION: &str = "KESTREL_TEST_KEYRING_SESSION";
@@ -31,6 +33,10 @@ const LOCKED_CASE: &str = "KESTREL_TEST_KEYRING_LOCKED";
 type Case = fn() -> Result<(), String>;
 
 const KEY: &str = "sk-ant-api03-keychainTEST-9f8e7d6c5b4a-LEAK";
+/// The OpenAI-compatible server's key in the endpoint case.
+const OPENAI_KEY: &str = "sk-proj-keychainTEST-openai-1a2b3c4d-LEAK";
+const ANTHROPIC: ProviderKind = ProviderKind::Anthropic;
+const OPENAI: ProviderKind = ProviderKind::OpenAi;
 
 fn main() -> ExitCode {
     if std::env::var_os(NO_DBUS_CASE).is_some() {
@@ -42,11 +48,15 @@ fn main() -> ExitCode {
     if std::env::var_os(IN_SESSION).is_none() {
         return rerun_in_private_session();
     }
-    let cases: [(&str, Case); 4] = [
+    let cases: [(&str, Case); 5] = [
         ("keys round-trip through the Secret Service", round_trip),
         (
             "a whole session with a keychain key leaves no copy of it",
             full_session,
+        ),
+        (
+            "an OpenAI-compatible endpoint's key lives in the keychain as openai:<endpoint>",
+            openai_endpoint_session,
         ),
         (
             "without a D-Bus session the app offers session-only keys",
@@ -197,20 +207,26 @@ fn full_session() -> Result<(), String> {
                 .await
                 .unwrap();
         let backend = Backend::open(config.clone(), keys).map_err(|e| e.to_string())?;
-        check(!backend.key_status().is_configured(), "no key at first")?;
+        check(
+            !backend.key_status(ANTHROPIC).await.is_configured(),
+            "no key at first",
+        )?;
 
         // A wrong key first: saved, then rejected by the provider.
         backend
-            .set_api_key("sk-ant-wrong-0000")
+            .set_api_key(ANTHROPIC, "sk-ant-wrong-0000")
             .await
             .map_err(|e| e.to_string())?;
-        let rejected = backend.check_api_key().await;
+        let rejected = backend.check_api_key(ANTHROPIC).await;
         check(
             matches!(rejected, KeyCheck::Rejected { .. }),
             &format!("a wrong key is rejected: {rejected:?}"),
         )?;
 
-        let status = backend.set_api_key(KEY).await.map_err(|e| e.to_string())?;
+        let status = backend
+            .set_api_key(ANTHROPIC, KEY)
+            .await
+            .map_err(|e| e.to_string())?;
         check(
             status.source == Some(KeySource::Keychain)
                 && status.last_four.as_deref() == Some("LEAK")
@@ -218,7 +234,7 @@ fn full_session() -> Result<(), String> {
             &format!("the key went to the keychain: {status:?}"),
         )?;
         check(
-            backend.check_api_key().await == KeyCheck::Valid,
+            backend.check_api_key(ANTHROPIC).await == KeyCheck::Valid,
             "the key checks out",
         )?;
 
@@ -265,10 +281,13 @@ fn full_session() -> Result<(), String> {
                 .unwrap();
         let backend = Backend::open(config, keys).map_err(|e| e.to_string())?;
         check(
-            backend.key_status().source == Some(KeySource::Keychain),
+            backend.key_status(ANTHROPIC).await.source == Some(KeySource::Keychain),
             "the key survives a restart",
         )?;
-        let status = backend.delete_api_key().await.map_err(|e| e.to_string())?;
+        let status = backend
+            .delete_api_key(ANTHROPIC)
+            .await
+            .map_err(|e| e.to_string())?;
         check(!status.is_configured(), "delete removes it")?;
         check(
             OsKeychain.get(&ProviderKeyId::Anthropic) == Ok(None),
@@ -277,6 +296,141 @@ fn full_session() -> Result<(), String> {
         Ok::<(), String>(())
     })?;
     let hits = files_containing(data_dir.path(), KEY.as_bytes());
+    check(
+        hits.is_empty(),
+        &format!("no file in the data dir holds the key: {hits:?}"),
+    )
+}
+
+/// An OpenAI-compatible endpoint chosen in the settings, its key set,
+/// checked, used by a turn and found again by a restarted backend, all
+/// through the Secret Service entry `openai:<endpoint>`; then removed, and
+/// no file in the data dir holds it.
+fn openai_endpoint_session() -> Result<(), String> {
+    use kestrel_server::Providers;
+    use kestrel_server::anthropic::AnthropicClient;
+    use kestrel_server::openai::OpenAiClient;
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    runtime.block_on(async {
+        let mock = MockServer::start(MockConfig {
+            api_key: OPENAI_KEY.into(),
+            ..MockConfig::default()
+        })
+        .await
+        .unwrap();
+        let endpoint = format!("{}/v1", mock.base_url());
+        let config = Config {
+            data_dir: data_dir.path().to_owned(),
+            base_url: mock.base_url(),
+            default_model: "claude-sonnet-4-5".into(),
+            max_tokens: 1024,
+        };
+        let open = |config: Config| async move {
+            let keys = tokio::task::spawn_blocking(|| {
+                KeyStore::with_keychain(|_| None, Arc::new(OsKeychain))
+            })
+            .await
+            .unwrap();
+            // The default endpoint is OpenAI's: the settings move it.
+            let providers = Providers {
+                anthropic: AnthropicClient::new(&config.base_url).unwrap(),
+                openai: OpenAiClient::new(kestrel_server::openai::DEFAULT_BASE_URL).unwrap(),
+            };
+            Backend::open_with_providers(config, keys, providers).map_err(|e| e.to_string())
+        };
+        let backend = open(config.clone()).await?;
+        let status = backend
+            .set_openai_base_url(&endpoint)
+            .await
+            .map_err(|e| e.to_string())?;
+        check(
+            status.base_url == endpoint && !status.is_configured(),
+            &format!("the new endpoint has no key yet: {status:?}"),
+        )?;
+        let status = backend
+            .set_api_key(OPENAI, OPENAI_KEY)
+            .await
+            .map_err(|e| e.to_string())?;
+        check(
+            status.source == Some(KeySource::Keychain)
+                && status.last_four.as_deref() == Some("LEAK"),
+            &format!("the key went to the keychain: {status:?}"),
+        )?;
+        let id = ProviderKeyId::OpenAi {
+            endpoint: endpoint.clone(),
+        };
+        let stored = tokio::task::spawn_blocking({
+            let id = id.clone();
+            move || OsKeychain.get(&id)
+        })
+        .await
+        .unwrap()
+        .map_err(|e| e.to_string())?;
+        check(
+            stored.as_ref().map(ApiKey::expose) == Some(OPENAI_KEY),
+            "the Secret Service holds it under openai:<endpoint>",
+        )?;
+        check(
+            !backend.key_status(ANTHROPIC).await.is_configured(),
+            "the Anthropic key is another entry",
+        )?;
+        check(
+            backend.check_api_key(OPENAI).await == KeyCheck::Valid,
+            "the key checks out against the endpoint",
+        )?;
+        let conversation = backend
+            .create_conversation()
+            .await
+            .map_err(|e| e.to_string())?;
+        backend
+            .set_conversation_options(
+                conversation.id,
+                ConversationOptions {
+                    provider: OPENAI,
+                    thinking: false,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        mock.push_reply(Reply::text("Hello from the compatible server."));
+        let events = backend
+            .send_message(SendMessage {
+                conversation_id: Some(conversation.id),
+                text: "Hi".into(),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let last = tokio::time::timeout(Duration::from_secs(20), events.collect::<Vec<_>>())
+            .await
+            .map_err(|_| "the turn did not end".to_owned())?
+            .pop();
+        check(
+            matches!(last, Some(ChatEvent::Done { .. })),
+            &format!("the turn used the keychain key: {last:?}"),
+        )?;
+
+        // A restarted backend remembers the endpoint and reads its key.
+        drop(backend);
+        let backend = open(config).await?;
+        let status = backend.key_status(OPENAI).await;
+        check(
+            status.base_url == endpoint && status.source == Some(KeySource::Keychain),
+            &format!("endpoint and key survive a restart: {status:?}"),
+        )?;
+        let status = backend
+            .delete_api_key(OPENAI)
+            .await
+            .map_err(|e| e.to_string())?;
+        check(!status.is_configured(), "delete removes it")?;
+        let gone = tokio::task::spawn_blocking(move || OsKeychain.get(&id))
+            .await
+            .unwrap();
+        check(gone == Ok(None), "gone from the keychain")?;
+        Ok::<(), String>(())
+    })?;
+    let hits = files_containing(data_dir.path(), OPENAI_KEY.as_bytes());
     check(
         hits.is_empty(),
         &format!("no file in the data dir holds the key: {hits:?}"),

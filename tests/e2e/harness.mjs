@@ -68,6 +68,23 @@ function withPrivateKeyring(bin, args, home) {
 
 /** A key shaped like a real one, so a leak of it anywhere is unmistakable. */
 export const SECRET_KEY = 'sk-ant-api03-e2eSECRET-Zq8mW4vR7tY1uI3oP5aS9dF2gH6jK0lX-LEAK';
+/** The OpenAI-compatible server's key (`openaiMock`), as unmistakable. */
+export const OPENAI_SECRET_KEY = 'sk-proj-e2eOPENAI-Hq3nB8xT2wC5vM9kL1pR7sD4fG6jZ0aY-OAIK';
+
+/** Starts a mock server that wants `apiKey`; resolves with its child and address. */
+async function startMock(apiKey) {
+  const mock = await startAndWaitFor(need('MOCK_BIN'), ['--port', '0', '--api-key', apiKey], {},
+    /listening on (http:\/\/\S+)/, 'mock-anthropic');
+  return { child: mock.child, url: mock.match[1] };
+}
+
+/** Queues scripted replies on the mock server at `url`. */
+async function queueOn(url, replies) {
+  const res = await fetch(`${url}/_mock/replies`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(replies),
+  });
+  if (!res.ok) throw new Error(`queueing replies failed: ${res.status} ${await res.text()}`);
+}
 
 /**
  * Starts the mock, `kestrel serve` and Chromium. `keyring`: 'private' (a
@@ -75,21 +92,38 @@ export const SECRET_KEY = 'sk-ant-api03-e2eSECRET-Zq8mW4vR7tY1uI3oP5aS9dF2gH6jK0
  * `serveArgs` are added to `kestrel serve`, `env` to its environment.
  * `prepare(dataDir)` runs before Kestrel starts (to plant a file there).
  * The title request after a first exchange is off unless `autoTitle`, so
- * that it never takes a reply queued for the test itself.
+ * that it never takes a reply queued for the test itself. `openaiMock`
+ * starts a second mock, wanting `OPENAI_SECRET_KEY`, to be pointed at as
+ * an OpenAI-compatible server (`openaiUrl`, `queueOpenAi`); Kestrel is
+ * not told about it. `OPENAI_API_KEY` and `OPENAI_BASE_URL` are cleared
+ * unless `env` sets them.
  */
 export async function startStack({
   apiKey = SECRET_KEY, baseUrl, keyring = 'private', serveArgs = [], env: extraEnv = {}, prepare, autoTitle = false,
+  openaiMock = false,
 } = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'kestrel-e2e-'));
   if (prepare) prepare(dataDir);
   const keyringHome = mkdtempSync(path.join(tmpdir(), 'kestrel-e2e-home-'));
-  const mock = await startAndWaitFor(need('MOCK_BIN'), ['--port', '0', '--api-key', SECRET_KEY], {},
-    /listening on (http:\/\/\S+)/, 'mock-anthropic');
-  const mockUrl = mock.match[1];
+  const mock = await startMock(SECRET_KEY);
+  const mockUrl = mock.url;
+  let openai = null;
+  if (openaiMock) {
+    openai = await startMock(OPENAI_SECRET_KEY).catch((error) => {
+      stopGroup(mock.child);
+      throw error;
+    });
+  }
+  const stopMocks = () => {
+    stopGroup(mock.child);
+    if (openai) stopGroup(openai.child);
+  };
   const env = {
     ANTHROPIC_BASE_URL: baseUrl ?? mockUrl,
     DIOXUS_PUBLIC_PATH: need('KESTREL_PUBLIC_DIR'),
     RUST_LOG: 'warn,kestrel=info,kestrel_server=info',
+    OPENAI_API_KEY: '',
+    OPENAI_BASE_URL: '',
     ...extraEnv,
   };
   if (apiKey) env.ANTHROPIC_API_KEY = apiKey; else env.ANTHROPIC_API_KEY = '';
@@ -106,7 +140,7 @@ export async function startStack({
     kestrel = await startAndWaitFor(launch.command, launch.args, { ...env, ...launch.env },
       /serving the web UI at (http:\/\/\S+?)\/?\s/, 'kestrel serve');
   } catch (error) {
-    stopGroup(mock.child);
+    stopMocks();
     throw error;
   }
   // A server on every address is reached through loopback.
@@ -115,7 +149,7 @@ export async function startStack({
   // run would wait for them forever).
   const abandon = (error) => {
     stopGroup(kestrel.child);
-    stopGroup(mock.child);
+    stopMocks();
     throw error;
   };
   if (!autoTitle) {
@@ -136,6 +170,8 @@ export async function startStack({
   return {
     bodies,
     mockUrl,
+    /** The second mock's address (`openaiMock`), without `/v1`. */
+    openaiUrl: openai?.url,
     appUrl,
     dataDir,
     browser,
@@ -143,10 +179,11 @@ export async function startStack({
     output: () => kestrel.child.output(),
     /** Queues scripted replies on the mock server. */
     async queue(...replies) {
-      const res = await fetch(`${mockUrl}/_mock/replies`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(replies),
-      });
-      if (!res.ok) throw new Error(`queueing replies failed: ${res.status} ${await res.text()}`);
+      await queueOn(mockUrl, replies);
+    },
+    /** Queues scripted replies on the OpenAI-compatible mock. */
+    async queueOpenAi(...replies) {
+      await queueOn(openai.url, replies);
     },
     async newPage({ hydrate = true } = {}) {
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -163,7 +200,7 @@ export async function startStack({
     async stop() {
       await browser.close();
       stopGroup(kestrel.child);
-      stopGroup(mock.child);
+      stopMocks();
       rmSync(dataDir, { recursive: true, force: true });
       rmSync(keyringHome, { recursive: true, force: true });
     },

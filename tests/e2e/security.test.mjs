@@ -9,9 +9,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import path from 'node:path';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { startStack, sendMessage, waitHydrated, ARTIFACTS, SECRET_KEY } from './harness.mjs';
+import { startStack, sendMessage, waitHydrated, ARTIFACTS, SECRET_KEY, OPENAI_SECRET_KEY } from './harness.mjs';
 
 const WRONG_KEY = 'sk-ant-api03-e2eWRONG-000000000000000000000000-0000';
+const WRONG_OPENAI_KEY = 'sk-proj-e2eWRONG-99999999999999999999999999-9999';
+/** Both keys the life cycle sets; neither may leak anywhere. */
+const KEYS = [SECRET_KEY, OPENAI_SECRET_KEY];
 const json = { 'content-type': 'application/json' };
 const UNKNOWN_ID = '0190a000-0000-7000-8000-000000000000';
 
@@ -79,10 +82,21 @@ async function settings(page) {
 
 const keyStatus = (page) => page.innerText('.dialog .key-status');
 
+/** Shows the OpenAI-compatible key section and waits for its status. */
+async function openaiSection(page) {
+  await page.click('.key-provider-openai');
+  await page.waitForSelector('.key-section[data-provider="openai"] .key-status');
+  await page.waitForFunction(() => !document.querySelector('.key-status').innerText.startsWith('Reading'));
+}
+
+/** Waits until the key line includes `text`. */
+const statusIncludes = (page, text) =>
+  page.waitForFunction((t) => document.querySelector('.key-status')?.innerText.includes(t), text);
+
 describe('keys', () => {
-  test('the key life cycle in the UI uses the OS keychain and the full key reaches no file, log, response or browser storage', async () => {
+  test('the key life cycle in the UI, for Anthropic and an OpenAI-compatible server, uses the OS keychain and neither full key reaches a file, log, response or browser storage', async () => {
     // Every crate logs at its most verbose, to the log file and stderr.
-    const stack = await startStack({ apiKey: null, env: { RUST_LOG: 'trace' } });
+    const stack = await startStack({ apiKey: null, env: { RUST_LOG: 'trace' }, openaiMock: true });
     try {
       const page = await stack.newPage();
       const console = [];
@@ -138,30 +152,98 @@ describe('keys', () => {
         assert.ok(!exported[1].includes(SECRET_KEY), 'no export holds the key');
       }
 
-      // A reload reads the status again: still the keychain key.
+      // The OpenAI-compatible provider, from the same section: its server
+      // address first (a garbage one is refused and changes nothing).
+      await settings(page);
+      await openaiSection(page);
+      assert.equal(await keyStatus(page), 'No key is set for this server.');
+      assert.equal(await page.inputValue('#openai-base-url-input'), 'https://api.openai.com/v1', 'the default server');
+      await page.fill('#openai-base-url-input', 'ftp://files.example/v1');
+      await page.click('.save-base-url');
+      await page.waitForSelector('.key-note.bad');
+      assert.match(await page.innerText('.key-note'), /must start with http:\/\/ or https:\/\//);
+      assert.equal(await page.inputValue('#openai-base-url-input'), 'ftp://files.example/v1', 'what was typed stays');
+      const endpoint = `${stack.openaiUrl}/v1`;
+      await page.fill('#openai-base-url-input', `${endpoint}/`);
+      await page.click('.save-base-url');
+      await page.waitForSelector(`.key-note.good:has-text("Requests now go to ${endpoint}.")`);
+      assert.equal(await page.inputValue('#openai-base-url-input'), endpoint);
+      assert.equal(await keyStatus(page), 'No key is set for this server.');
+
+      // A wrong key, rejected by the server; then the right one.
+      await page.fill('#api-key-input', WRONG_OPENAI_KEY);
+      await page.click('.save-key');
+      await statusIncludes(page, 'system keychain (…9999)');
+      assert.equal(await page.inputValue('#api-key-input'), '', 'the field is cleared once saved');
+      await page.click('.check-key');
+      await page.waitForSelector('.key-note.bad:has-text("rejected the key")');
+      await page.fill('#api-key-input', OPENAI_SECRET_KEY);
+      await page.click('.save-key');
+      await statusIncludes(page, 'system keychain (…OAIK)');
+      await page.click('.check-key');
+      await page.waitForSelector('.key-note.good:has-text("The server accepted the key.")');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'security-settings-openai.png') });
+      // Each provider keeps its own key.
+      await page.click('.key-provider-anthropic');
+      await statusIncludes(page, 'system keychain (…LEAK)');
+      await page.click('.close-settings');
+
+      // A conversation on the OpenAI-compatible provider chats with that key.
+      await page.click('.new-chat');
+      await page.selectOption('select.provider-picker', 'openai');
+      await page.waitForFunction(() => document.querySelector('select.provider-picker').value === 'openai');
+      await stack.queueOpenAi({ kind: 'text', text: 'Compatible server works.' });
+      await sendMessage(page, 'Hello through the compatible server');
+      await page.waitForSelector('.message.assistant:not(.streaming) >> text=Compatible server works.');
+      const sent = await (await fetch(`${stack.openaiUrl}/_mock/requests`)).json();
+      const chats = sent.filter((r) => r.path === '/v1/chat/completions');
+      assert.equal(chats.length, 1, 'the turn went to the compatible server');
+      assert.equal(chats[0].headers.authorization, `Bearer ${OPENAI_SECRET_KEY}`);
+      const wrongCheck = sent.filter((r) => r.path === '/v1/models' && r.headers.authorization === `Bearer ${WRONG_OPENAI_KEY}`);
+      assert.equal(wrongCheck.length, 1, '"Check key" is one model list call');
+
+      // A reload reads both statuses again; the endpoint is remembered.
       await page.reload();
       await waitHydrated(page);
       await settings(page);
       assert.match(await keyStatus(page), /system keychain \(…LEAK\)/);
-      assert.ok(!(await page.content()).includes(SECRET_KEY), 'the DOM never holds the key');
+      await openaiSection(page);
+      assert.match(await keyStatus(page), /system keychain \(…OAIK\)/);
+      assert.equal(await page.inputValue('#openai-base-url-input'), endpoint);
+      const dom = await page.content();
       const storage = await browserStorage(page);
-      assert.ok(!storage.includes(SECRET_KEY), 'localStorage, sessionStorage, IndexedDB, Cache Storage, cookies');
+      for (const key of KEYS) {
+        assert.ok(!dom.includes(key), 'the DOM never holds a key');
+        assert.ok(!storage.includes(key), 'localStorage, sessionStorage, IndexedDB, Cache Storage, cookies');
+      }
 
+      // Remove both.
+      await page.click('.remove-key');
+      await page.waitForFunction(() => document.querySelector('.key-status')?.innerText === 'No key is set for this server.');
+      await page.click('.key-provider-anthropic');
       await page.click('.remove-key');
       await page.waitForFunction(() => document.querySelector('.key-status')?.innerText === 'No API key is configured.');
       await page.click('.close-settings');
+      await page.click('.new-chat');
       await sendMessage(page, 'Hello after removing the key');
       await page.waitForSelector('.error-banner >> text=Add an API key');
       await page.screenshot({ path: path.join(ARTIFACTS, 'security-key-removed.png') });
+      const finalDom = await page.content();
+      const finalStorage = await browserStorage(page);
       await page.close();
 
-      assert.deepEqual(filesContaining(stack.dataDir, SECRET_KEY), [], 'no file in the data dir (database, WAL, logs)');
-      assert.ok(!stack.output().includes(SECRET_KEY), 'nothing kestrel printed, at trace level');
+      for (const key of KEYS) {
+        assert.ok(!finalDom.includes(key) && !finalStorage.includes(key), 'nothing in the page at the end');
+        assert.deepEqual(filesContaining(stack.dataDir, key), [], 'no file in the data dir (database, WAL, logs)');
+        assert.ok(!stack.output().includes(key), 'nothing kestrel printed, at trace level');
+        assert.ok(!console.some((line) => line.includes(key)), 'no browser console line');
+        assert.ok(!stack.bodies.some((body) => body.includes(key)), 'no HTTP response body');
+      }
       assert.ok(filesContaining(stack.dataDir, 'reply chunk').length > 0, 'trace-level lines reached the log file');
-      assert.ok(!console.some((line) => line.includes(SECRET_KEY)), 'no browser console line');
+      assert.ok(filesContaining(stack.dataDir, endpoint).length > 0, 'the server address is a saved setting');
       assert.ok(stack.bodies.length > 20, `response bodies were captured (${stack.bodies.length})`);
-      assert.ok(!stack.bodies.some((body) => body.includes(SECRET_KEY)), 'no HTTP response body');
-      assert.ok(stack.bodies.some((body) => body.includes('"last_four":"LEAK"')), 'the capture saw the key status');
+      assert.ok(stack.bodies.some((body) => body.includes('"last_four":"LEAK"')), 'the capture saw the Anthropic key status');
+      assert.ok(stack.bodies.some((body) => body.includes('"last_four":"OAIK"')), 'the capture saw the OpenAI-compatible key status');
     } finally {
       await stack.stop();
     }
@@ -274,7 +356,7 @@ describe('web server on loopback', () => {
     for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.1.evil.example:${port}`]) {
       const page = await rawRequest(`${stack.appUrl}/`, { headers: { host } });
       assert.equal(page.status, 403, host);
-      const api = await rawRequest(`${stack.appUrl}/api/v1/settings/key`, { headers: { host } });
+      const api = await rawRequest(`${stack.appUrl}/api/v1/settings/key?provider=anthropic`, { headers: { host } });
       assert.equal(api.status, 403, host);
       assert.ok(!api.text.includes('last_four'), 'no data for a rebound name');
     }
@@ -320,6 +402,13 @@ describe('web server on loopback', () => {
       ['an unknown message to reveal', '/api/v1/search/reveal', `{"message_id": "${UNKNOWN_ID}"}`, 400],
       ['an unknown conversation to rename', '/api/v1/conversations/rename', `{"id": "${UNKNOWN_ID}", "title": "x"}`, 400],
       ['an unknown conversation to export', '/api/v1/conversations/export', `{"id": "${UNKNOWN_ID}", "markdown": false, "branch_only": false}`, 400],
+      ['a key for an unknown provider', '/api/v1/settings/key', '{"provider": "gemini", "key": "sk-x"}', 400],
+      ['a key without its provider', '/api/v1/settings/key', '{"key": "sk-x"}', 400],
+      ['checking an unknown provider', '/api/v1/settings/key/check', '{"provider": "gemini"}', 400],
+      ['removing an unknown provider', '/api/v1/settings/key/delete', '{"provider": 7}', 400],
+      ['a server address that is not one', '/api/v1/settings/openai-base-url', '{"base_url": "not an address"}', 400],
+      ['a server address that is not http', '/api/v1/settings/openai-base-url', '{"base_url": "javascript:alert(1)"}', 400],
+      ['a server address with a password', '/api/v1/settings/openai-base-url', '{"base_url": "https://me:PRIVATE-pw@example.com/v1"}', 400],
     ];
     for (const [what, endpoint, body, status] of cases) {
       const res = await fetch(`${stack.appUrl}${endpoint}`, { method: 'POST', headers: json, body });
@@ -342,6 +431,16 @@ describe('web server on loopback', () => {
       assert.deepEqual(refused.map((e) => e.type), ['error'], endpoint);
       assert.doesNotMatch(JSON.stringify(refused), /PRIVATE-|panicked|\.rs:\d+/, endpoint);
     }
+    // The key status of an unknown provider, or of none, is a 400 too.
+    for (const query of ['?provider=gemini', '?provider=', '']) {
+      const res = await fetch(`${stack.appUrl}/api/v1/settings/key${query}`);
+      const text = await res.text();
+      assert.equal(res.status, 400, `key status ${query}: ${text}`);
+      assert.doesNotMatch(text, /panicked|backtrace|\.rs:\d+|last_four/, query);
+    }
+    const known = await fetch(`${stack.appUrl}/api/v1/settings/key?provider=openai`);
+    assert.equal(known.status, 200);
+    assert.equal((await known.json()).base_url, 'https://api.openai.com/v1');
     // Cancelling a turn that does not exist is a plain "no".
     const cancel = await fetch(`${stack.appUrl}/api/v1/chat/cancel`, { method: 'POST', headers: json, body: `{"turn_id": "${UNKNOWN_ID}"}` });
     assert.equal(await cancel.text(), 'false');
@@ -367,12 +466,12 @@ describe('web server beyond loopback', () => {
   });
 
   test('without the token: a login page for browsers, 401 for everything else', async () => {
-    for (const endpoint of ['/api/v1/conversations', '/api/v1/settings/key']) {
+    for (const endpoint of ['/api/v1/conversations', '/api/v1/settings/key?provider=anthropic', '/api/v1/settings/key?provider=openai']) {
       const res = await fetch(`${stack.appUrl}${endpoint}`);
       assert.equal(res.status, 401, endpoint);
       assert.doesNotMatch(await res.text(), /last_four|base_url/);
     }
-    const post = await fetch(`${stack.appUrl}/api/v1/settings/key`, { method: 'POST', headers: json, body: '{"key": "sk-evil"}' });
+    const post = await fetch(`${stack.appUrl}/api/v1/settings/key`, { method: 'POST', headers: json, body: '{"provider": "anthropic", "key": "sk-evil"}' });
     assert.equal(post.status, 401);
     const wrong = await fetch(`${stack.appUrl}/api/v1/conversations`, { headers: { authorization: `Bearer ${'0'.repeat(64)}` } });
     assert.equal(wrong.status, 401);

@@ -3,8 +3,8 @@
 
 use dioxus::prelude::*;
 use kestrel_shared::{
-    AgentState, ContentBlock, Conversation, KeySource, KeyStatus, Message, MessageStatus, Role,
-    SecureStore, Timestamp,
+    AgentState, ContentBlock, Conversation, KeySource, KeyStatus, Message, MessageStatus,
+    ProviderKind, Role, SecureStore, Timestamp,
 };
 use pretty_assertions::assert_eq;
 
@@ -17,6 +17,7 @@ enum Show {
     Composer,
     Sidebar,
     Settings,
+    OpenAiKey,
 }
 
 #[derive(Props, Clone, PartialEq)]
@@ -59,6 +60,7 @@ fn Harness(props: HarnessProps) -> Element {
         Show::Composer => rsx! { Composer {} },
         Show::Sidebar => rsx! { Sidebar {} },
         Show::Settings => rsx! { SettingsDialog {} },
+        Show::OpenAiKey => rsx! { super::settings::OpenAiKeySection {} },
     }
 }
 
@@ -364,6 +366,67 @@ fn settings_leave_an_environment_key_alone() {
     assert!(!html.contains("api-key-input"), "{html}");
     assert!(!html.contains("remove-key"), "{html}");
     assert!(html.contains("class=\"check-key\""), "{html}");
+}
+
+#[test]
+fn settings_ask_which_provider_first_and_start_with_anthropic() {
+    let html = render(HarnessProps {
+        key_status: Some(KeyStatus::default()),
+        ..props(Show::Settings)
+    });
+    assert!(
+        html.contains("<section class=\"key-section\" data-provider=\"anthropic\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "class=\"selected key-provider-anthropic\" role=\"radio\" aria-checked=\"true\">Anthropic</button>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "class=\"key-provider-openai\" role=\"radio\" aria-checked=\"false\">OpenAI-compatible</button>"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("No API key is configured."), "{html}");
+    assert!(html.contains("placeholder=\"sk-ant-…\""), "{html}");
+    assert!(!html.contains("openai-base-url-input"), "{html}");
+}
+
+#[test]
+fn the_openai_compatible_section_has_the_server_address_and_reads_its_status() {
+    let html = render(props(Show::OpenAiKey));
+    assert!(html.contains("id=\"openai-base-url-input\""), "{html}");
+    assert!(html.contains(">Server address</label>"), "{html}");
+    assert!(html.contains(">Use this server</button>"), "{html}");
+    // Its status is read when it opens; until then it says so.
+    assert!(html.contains("Reading the key status…"), "{html}");
+    assert!(html.contains("placeholder=\"sk-…\""), "{html}");
+    assert!(!html.contains("check-key"), "{html}");
+}
+
+#[test]
+fn the_key_line_names_each_provider_s_variable_and_never_more_than_four_characters() {
+    use super::settings::key_line;
+    let env = |four: &str| KeyStatus {
+        source: Some(KeySource::Environment),
+        last_four: Some(four.into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        key_line(ProviderKind::OpenAi, &env("9999")),
+        "Using OPENAI_API_KEY from the environment (…9999)."
+    );
+    assert_eq!(
+        key_line(ProviderKind::Anthropic, &env("abcd")),
+        "Using ANTHROPIC_API_KEY from the environment (…abcd)."
+    );
+    assert_eq!(
+        key_line(ProviderKind::OpenAi, &KeyStatus::default()),
+        "No key is set for this server."
+    );
 }
 
 /// The streaming cost model: a flush re-renders only the live tail.

@@ -1,9 +1,10 @@
 //! The providers the backend can talk to and each conversation's request
 //! options: the provider (Anthropic by default, an OpenAI-compatible
-//! server — `OPENAI_BASE_URL`, default OpenAI's own; key from
-//! `OPENAI_API_KEY`, optional for local servers — when the conversation
-//! chose it) and whether the model thinks first. Stored per conversation
-//! in `conversation_options`.
+//! server when the conversation chose it — the endpoint saved in Settings,
+//! else `OPENAI_BASE_URL`, else OpenAI's own; its key is the one kept for
+//! that endpoint, `OPENAI_API_KEY` first, and optional for local servers)
+//! and whether the model thinks first. Stored per conversation in
+//! `conversation_options`.
 
 use kestrel_shared::{
     ConversationId, ConversationOptions, KestrelError, ModelInfo, ProviderKind, ThinkingSupport,
@@ -26,7 +27,7 @@ pub struct Providers {
 
 impl Providers {
     /// `anthropic`, plus the OpenAI-compatible client the environment
-    /// describes.
+    /// describes (its endpoint is the default; Settings can name another).
     pub fn from_env(anthropic: AnthropicClient) -> Result<Self, reqwest::Error> {
         let base_url = std::env::var("OPENAI_BASE_URL")
             .ok()
@@ -40,11 +41,11 @@ impl Providers {
 }
 
 impl Backend {
-    /// The client for `kind`.
-    pub(crate) fn provider(&self, kind: ProviderKind) -> &dyn Provider {
+    /// The client for `kind`, aimed at the endpoint configured now.
+    pub(crate) fn provider(&self, kind: ProviderKind) -> Box<dyn Provider> {
         match kind {
-            ProviderKind::OpenAi => &self.providers.openai,
-            _ => &self.client,
+            ProviderKind::OpenAi => Box::new(self.openai_client()),
+            _ => Box::new(self.client.clone()),
         }
     }
 
@@ -55,7 +56,7 @@ impl Backend {
         kind: ProviderKind,
     ) -> Result<Option<ApiKey>, LlmError> {
         match kind {
-            ProviderKind::OpenAi => Ok(self.keys.get(&openai_key_id()).await),
+            ProviderKind::OpenAi => Ok(self.keys.get(&self.openai_key_id()).await),
             _ => self
                 .keys
                 .get(&ProviderKeyId::Anthropic)
@@ -175,8 +176,8 @@ impl Backend {
     pub async fn provider_models(&self, kind: ProviderKind) -> Vec<ModelInfo> {
         match kind {
             ProviderKind::OpenAi => {
-                let key = self.keys.get(&openai_key_id()).await;
-                match self.providers.openai.models(key.as_ref()).await {
+                let key = self.keys.get(&self.openai_key_id()).await;
+                match self.openai_client().list_models(key.as_ref()).await {
                     Ok(models) if !models.is_empty() => models,
                     Ok(_) => Vec::new(),
                     Err(error) => {
@@ -187,13 +188,5 @@ impl Backend {
             }
             _ => self.list_models(false).await,
         }
-    }
-}
-
-/// The key id of the one OpenAI-compatible endpoint configured through
-/// the environment (`OPENAI_API_KEY` overrides what the keychain holds).
-fn openai_key_id() -> ProviderKeyId {
-    ProviderKeyId::OpenAi {
-        endpoint: "default".to_owned(),
     }
 }

@@ -170,7 +170,10 @@ async fn a_rejected_key_keeps_the_user_message_and_a_retry_reuses_it() {
     // key, which would win, so restart without one) and send again.
     drop(backend);
     let backend = super::common::backend(dir.path(), &server.base_url(), None);
-    backend.set_api_key(KEY).await.unwrap();
+    backend
+        .set_api_key(kestrel_shared::ProviderKind::Anthropic, KEY)
+        .await
+        .unwrap();
     let retry = SendMessage {
         conversation_id: Some(conversation.id),
         text: "hello".into(),
