@@ -13,6 +13,7 @@ pub mod queries;
 pub mod recovery;
 pub mod schema;
 pub mod search;
+pub mod shape;
 pub mod tree;
 
 use std::sync::{Arc, Mutex};
