@@ -106,6 +106,16 @@ pub struct ImportReport {
     pub skipped: usize,
 }
 
+impl ImportReport {
+    /// What the import did, in a sentence for the user.
+    pub fn summary(&self) -> String {
+        format!(
+            "Imported {} conversations ({} messages); {} already present were left as they were.",
+            self.conversations, self.messages, self.skipped
+        )
+    }
+}
+
 /// Which messages an export holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
