@@ -378,16 +378,28 @@ pub async fn export_conversation(
 }
 
 /// Saves one conversation's export as a file on this machine (the desktop
-/// app) and returns where.
+/// app): every branch, or only the active one with `branch_only`. Returns
+/// where.
 #[post("/api/v1/conversations/save-export")]
-pub async fn save_export(id: ConversationId, markdown: bool) -> Result<String, ServerFnError> {
+pub async fn save_export(
+    id: ConversationId,
+    markdown: bool,
+    branch_only: bool,
+) -> Result<String, ServerFnError> {
+    use crate::transfer::Scope;
+
     let format = if markdown {
         crate::ExportFormat::Markdown
     } else {
         crate::ExportFormat::Json
     };
+    let scope = if branch_only {
+        Scope::Branch
+    } else {
+        Scope::Tree
+    };
     server::backend()?
-        .save_export(id, format)
+        .save_export(id, format, scope)
         .await
         .map(|path| path.display().to_string())
         .map_err(server::to_server_error)

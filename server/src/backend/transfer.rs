@@ -49,25 +49,27 @@ impl Backend {
         })
     }
 
-    /// Writes one conversation's export to the user's Downloads folder
-    /// (the data dir's `exports/` if there is none) and returns the path.
-    /// The desktop app's "Export"; the browser downloads instead.
+    /// Writes one conversation's export (every branch, or the active one)
+    /// to the user's Downloads folder (the data dir's `exports/` if there is
+    /// none) and returns the path. The desktop app's "Export"; the browser
+    /// downloads instead.
     pub async fn save_export(
         &self,
         id: ConversationId,
         format: ExportFormat,
+        scope: Scope,
     ) -> Result<PathBuf, KestrelError> {
-        // Markdown is for reading: the branch on screen. JSON keeps all.
-        let scope = match format {
-            ExportFormat::Json => Scope::Tree,
-            ExportFormat::Markdown => Scope::Branch,
-        };
         let text = self.export_conversation(id, format, scope).await?;
         let extension = match format {
             ExportFormat::Json => "json",
             ExportFormat::Markdown => "md",
         };
-        self.save_to_downloads(format!("kestrel-{id}.{extension}"), text)
+        let branch = if scope == Scope::Branch {
+            "-branch"
+        } else {
+            ""
+        };
+        self.save_to_downloads(format!("kestrel-{id}{branch}.{extension}"), text)
             .await
     }
 
