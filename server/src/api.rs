@@ -390,18 +390,64 @@ pub async fn export_conversation(
 }
 
 /// Saves one conversation's export as a file on this machine (the desktop
-/// app) and returns where.
+/// app): every branch, or only the active one with `branch_only`. Returns
+/// where.
 #[post("/api/v1/conversations/save-export")]
-pub async fn save_export(id: ConversationId, markdown: bool) -> Result<String, ServerFnError> {
+pub async fn save_export(
+    id: ConversationId,
+    markdown: bool,
+    branch_only: bool,
+) -> Result<String, ServerFnError> {
+    use crate::transfer::Scope;
+
     let format = if markdown {
         crate::ExportFormat::Markdown
     } else {
         crate::ExportFormat::Json
     };
+    let scope = if branch_only {
+        Scope::Branch
+    } else {
+        Scope::Tree
+    };
     server::backend()?
-        .save_export(id, format)
+        .save_export(id, format, scope)
         .await
         .map(|path| path.display().to_string())
+        .map_err(server::to_server_error)
+}
+
+/// Every conversation, whole trees, as one JSON archive (the browser
+/// downloads it).
+#[post("/api/v1/export-all")]
+pub async fn export_all() -> Result<String, ServerFnError> {
+    server::backend()?
+        .export_all()
+        .await
+        .map_err(server::to_server_error)
+}
+
+/// Saves every conversation as one JSON archive on this machine (the
+/// desktop app) and returns where.
+#[post("/api/v1/save-export-all")]
+pub async fn save_export_all() -> Result<String, ServerFnError> {
+    server::backend()?
+        .save_export_all()
+        .await
+        .map(|path| path.display().to_string())
+        .map_err(server::to_server_error)
+}
+
+/// Imports a file's text, read by the app: Kestrel's JSON archive, a
+/// Claude.ai export or a ChatGPT export (`conversations.json`), told apart
+/// by shape. All of it or nothing; returns what was imported, as a
+/// sentence for the user.
+#[post("/api/v1/import")]
+pub async fn import_conversations(data: String) -> Result<String, ServerFnError> {
+    server::backend()?
+        .import_bytes(data.into_bytes(), None)
+        .await
+        .map(|report| report.summary())
         .map_err(server::to_server_error)
 }
 

@@ -5,7 +5,8 @@
 //! on a blocking thread against one connection behind a mutex (one writer),
 //! so the async runtime never waits on disk. The SQL lives in [`schema`]
 //! (migrations), [`queries`] (plain functions over a `Connection`, which
-//! tests call directly) and [`search`] (the full-text index and its queries).
+//! tests call directly), [`shape`] (reading a branch and its forks fast)
+//! and [`search`] (the full-text index and its queries).
 
 pub mod conversations;
 pub mod drafts;
@@ -13,6 +14,7 @@ pub mod queries;
 pub mod recovery;
 pub mod schema;
 pub mod search;
+pub mod shape;
 pub mod tree;
 
 use std::sync::{Arc, Mutex};

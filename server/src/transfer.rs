@@ -106,6 +106,16 @@ pub struct ImportReport {
     pub skipped: usize,
 }
 
+impl ImportReport {
+    /// What the import did, in a sentence for the user.
+    pub fn summary(&self) -> String {
+        format!(
+            "Imported {} conversations ({} messages); {} already present were left as they were.",
+            self.conversations, self.messages, self.skipped
+        )
+    }
+}
+
 /// Which messages an export holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -351,6 +361,65 @@ pub fn import_archive(
     }
     tx.commit().map_err(StoreError::from)?;
     Ok(report)
+}
+
+/// Ids for what another program exported. A conversation with the
+/// source's own id gets ids derived from it (SHA-256 of the source's name
+/// and ids, as UUID version 8), so importing the same export again, or a
+/// later export holding the same conversations, finds them present and
+/// leaves them as they are. Without one, or when a file names the same
+/// conversation twice, the ids are new.
+pub(crate) struct ImportedIds {
+    /// The source's name and conversation id, when ids are derived.
+    key: Option<(&'static str, String)>,
+    conversation: ConversationId,
+}
+
+impl ImportedIds {
+    /// Ids for one conversation of `source`; `seen` holds the conversation
+    /// ids met so far in the same file.
+    pub(crate) fn new(
+        source: &'static str,
+        conversation: Option<&str>,
+        seen: &mut HashSet<String>,
+    ) -> Self {
+        let key = conversation
+            .filter(|id| !id.is_empty() && seen.insert((*id).to_owned()))
+            .map(|id| (source, id.to_owned()));
+        let conversation = match &key {
+            Some((source, id)) => ConversationId::from_uuid(derived(&[source, id])),
+            None => ConversationId::from_uuid(queries::new_uuid()),
+        };
+        Self { key, conversation }
+    }
+
+    pub(crate) fn conversation(&self) -> ConversationId {
+        self.conversation
+    }
+
+    /// The id of the message the source calls `message` (unique within its
+    /// conversation).
+    pub(crate) fn message(&self, message: &str) -> MessageId {
+        match &self.key {
+            Some((source, id)) => MessageId::from_uuid(derived(&[source, id, message])),
+            None => MessageId::from_uuid(queries::new_uuid()),
+        }
+    }
+}
+
+/// A UUID (version 8) from the SHA-256 of `parts`, each length-prefixed.
+fn derived(parts: &[&str]) -> uuid::Uuid {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(b"kestrel import ids\0");
+    for part in parts {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part.as_bytes());
+    }
+    let digest = hash.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 /// Which format a file to import is in.

@@ -178,7 +178,7 @@ test('an unreadable database is kept aside and the user is told', async () => {
   }
 });
 
-test('a conversation downloads as Markdown and as JSON with every branch', async () => {
+test('a conversation downloads as Markdown and as JSON, its branch or every branch', async () => {
   await stack.queue({ kind: 'text', text: 'Red.' }, { kind: 'text', text: 'Green.' });
   const page = await stack.newPage();
   await page.click('.new-chat');
@@ -205,5 +205,15 @@ test('a conversation downloads as Markdown and as JSON with every branch', async
   assert.equal(archive.format, 'kestrel.archive');
   const texts = archive.conversations[0].messages.map((m) => m.content.map((b) => b.text).join(''));
   assert.deepEqual(texts, ['Pick a colour', 'Red.', 'Green.']);
+
+  // The other two: the branch on screen as JSON, every branch as Markdown.
+  const branch = await fetchDownload('.export-json-branch');
+  assert.match(branch.name, /^kestrel-.*-branch\.json$/);
+  const branchTexts = JSON.parse(branch.text).conversations[0].messages
+    .map((m) => m.content.map((b) => b.text).join(''));
+  assert.deepEqual(branchTexts, ['Pick a colour', 'Green.']);
+  const tree = await fetchDownload('.export-markdown-tree');
+  assert.match(tree.name, /^kestrel-.*\.md$/);
+  assert.ok(tree.text.includes('Red.') && tree.text.includes('Green.'), tree.text);
   await page.close();
 });

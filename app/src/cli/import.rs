@@ -39,10 +39,7 @@ pub fn import(backend: Arc<Backend>, args: ImportArgs) -> ExitCode {
     };
     match runtime.block_on(backend.import_file(args.file, source)) {
         Ok(report) => {
-            println!(
-                "Imported {} conversations ({} messages); {} already present were left as they were.",
-                report.conversations, report.messages, report.skipped
-            );
+            println!("{}", report.summary());
             ExitCode::SUCCESS
         }
         Err(error) => {

@@ -1,6 +1,6 @@
-//! "Export" in the conversation's header: Markdown (the branch on screen)
-//! or JSON (every branch, re-importable). The browser downloads the file; the
-//! desktop app saves it to the Downloads folder and says where.
+//! "Export" in the conversation's header: Markdown or JSON (re-importable),
+//! of the branch on screen or of every branch. The browser downloads the
+//! file; the desktop app saves it to the Downloads folder and says where.
 
 use dioxus::prelude::*;
 use kestrel_server::api;
@@ -16,20 +16,24 @@ pub fn ExportMenu() -> Element {
         return rsx! {};
     };
     let id = conversation.id;
-    let mut export = move |markdown: bool| {
+    let mut export = move |markdown: bool, branch_only: bool| {
         open.set(false);
         spawn(async move {
             if cfg!(target_arch = "wasm32") {
-                match api::export_conversation(id, markdown, markdown).await {
+                match api::export_conversation(id, markdown, branch_only).await {
                     Ok(text) => download(
-                        &format!("kestrel-{id}.{}", if markdown { "md" } else { "json" }),
+                        &format!(
+                            "kestrel-{id}{}.{}",
+                            if branch_only { "-branch" } else { "" },
+                            if markdown { "md" } else { "json" }
+                        ),
                         &text,
                         markdown,
                     ),
                     Err(e) => state.error.set(Some(api::to_kestrel_error(e))),
                 }
             } else {
-                match api::save_export(id, markdown).await {
+                match api::save_export(id, markdown, branch_only).await {
                     Ok(path) => saved.set(Some(path)),
                     Err(e) => state.error.set(Some(api::to_kestrel_error(e))),
                 }
@@ -46,8 +50,10 @@ pub fn ExportMenu() -> Element {
             }
             if open() {
                 div { class: "export-choices", role: "menu",
-                    button { class: "export-markdown", role: "menuitem", onclick: move |_| export(true), "Markdown" }
-                    button { class: "export-json", role: "menuitem", onclick: move |_| export(false), "JSON (all branches)" }
+                    button { class: "export-markdown", role: "menuitem", onclick: move |_| export(true, true), "Markdown (this branch)" }
+                    button { class: "export-markdown-tree", role: "menuitem", onclick: move |_| export(true, false), "Markdown (all branches)" }
+                    button { class: "export-json", role: "menuitem", onclick: move |_| export(false, false), "JSON (all branches)" }
+                    button { class: "export-json-branch", role: "menuitem", onclick: move |_| export(false, true), "JSON (this branch)" }
                 }
             }
             if let Some(path) = saved() {

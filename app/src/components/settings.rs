@@ -255,6 +255,7 @@ pub fn SettingsDialog() -> Element {
                         }
                     }
                 }
+                super::DataSection {}
                 div { class: "row end",
                     button { class: "close-settings", onclick: move |_| state.show_settings.set(false), "Done" }
                 }

@@ -49,29 +49,46 @@ impl Backend {
         })
     }
 
-    /// Writes one conversation's export to the user's Downloads folder
-    /// (the data dir's `exports/` if there is none) and returns the path.
-    /// The desktop app's "Export"; the browser downloads instead.
+    /// Writes one conversation's export (every branch, or the active one)
+    /// to the user's Downloads folder (the data dir's `exports/` if there is
+    /// none) and returns the path. The desktop app's "Export"; the browser
+    /// downloads instead.
     pub async fn save_export(
         &self,
         id: ConversationId,
         format: ExportFormat,
+        scope: Scope,
     ) -> Result<PathBuf, KestrelError> {
-        // Markdown is for reading: the branch on screen. JSON keeps all.
-        let scope = match format {
-            ExportFormat::Json => Scope::Tree,
-            ExportFormat::Markdown => Scope::Branch,
-        };
         let text = self.export_conversation(id, format, scope).await?;
-        let folder = directories::UserDirs::new()
-            .and_then(|dirs| dirs.download_dir().map(PathBuf::from))
-            .filter(|dir| dir.is_dir())
-            .unwrap_or_else(|| self.config.data_dir.join("exports"));
         let extension = match format {
             ExportFormat::Json => "json",
             ExportFormat::Markdown => "md",
         };
-        let path = folder.join(format!("kestrel-{id}.{extension}"));
+        let branch = if scope == Scope::Branch {
+            "-branch"
+        } else {
+            ""
+        };
+        self.save_to_downloads(format!("kestrel-{id}{branch}.{extension}"), text)
+            .await
+    }
+
+    /// Every conversation as one JSON archive, written to the Downloads
+    /// folder like [`Self::save_export`]; returns the path.
+    pub async fn save_export_all(&self) -> Result<PathBuf, KestrelError> {
+        let text = self.export_all().await?;
+        self.save_to_downloads("kestrel-all-conversations.json".to_owned(), text)
+            .await
+    }
+
+    /// Writes `text` as `name` in the user's Downloads folder (the data
+    /// dir's `exports/` if there is none).
+    async fn save_to_downloads(&self, name: String, text: String) -> Result<PathBuf, KestrelError> {
+        let folder = directories::UserDirs::new()
+            .and_then(|dirs| dirs.download_dir().map(PathBuf::from))
+            .filter(|dir| dir.is_dir())
+            .unwrap_or_else(|| self.config.data_dir.join("exports"));
+        let path = folder.join(name);
         let written = path.clone();
         tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&folder)?;
@@ -106,9 +123,27 @@ impl Backend {
         path: PathBuf,
         source: Option<Source>,
     ) -> Result<ImportReport, KestrelError> {
+        let bytes = tokio::task::spawn_blocking(move || transfer::read_capped(&path))
+            .await
+            .map_err(|e| KestrelError::new(ErrorKind::Internal, e.to_string()))?
+            .map_err(to_kestrel)?;
+        self.import_bytes(bytes, source).await
+    }
+
+    /// Imports a file's bytes (the app's "Import", which reads the file in
+    /// the browser or webview): the same formats, limits and checks as
+    /// [`Self::import_file`].
+    pub async fn import_bytes(
+        &self,
+        bytes: Vec<u8>,
+        source: Option<Source>,
+    ) -> Result<ImportReport, KestrelError> {
+        let size = bytes.len() as u64;
+        if size > transfer::MAX_IMPORT_BYTES {
+            return Err(to_kestrel(TransferError::TooLarge { size }));
+        }
         let model = self.config.default_model.clone();
         let archive = tokio::task::spawn_blocking(move || {
-            let bytes = transfer::read_capped(&path)?;
             let source = source.unwrap_or_else(|| transfer::detect(&bytes));
             transfer::to_archive(source, &bytes, &model)
         })

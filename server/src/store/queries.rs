@@ -2,12 +2,13 @@
 //! connection (through [`super::Store::call`] in the app, directly in tests).
 
 use kestrel_shared::{
-    ContentBlock, Conversation, ConversationId, Message, MessageId, MessageStatus, Role, Settings,
-    Theme, Timestamp, Usage,
+    ContentBlock, Conversation, ConversationId, Message, MessageId, MessageStatus, Settings, Theme,
+    Timestamp, Usage,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreError;
+use super::shape::{self, Shape};
 
 /// Now, in milliseconds since the epoch.
 pub fn now() -> Timestamp {
@@ -189,9 +190,9 @@ impl RawMessage {
             id: self.id,
             conversation_id: self.conversation_id,
             parent_id: self.parent_id,
-            role: decode::<Role>("role", &format!("\"{}\"", self.role))?,
+            role: shape::role(&self.role)?,
             content: decode::<Vec<ContentBlock>>("message content", &self.content)?,
-            status: decode::<MessageStatus>("message status", &format!("\"{}\"", self.status))?,
+            status: shape::status(&self.status)?,
             model: self.model,
             usage: self
                 .usage
@@ -316,25 +317,13 @@ pub fn get_message(conn: &Connection, id: MessageId) -> Result<Message, StoreErr
     .decode()
 }
 
-/// The messages from the root to `leaf`, oldest first.
+/// The messages from the root to `leaf`, oldest first (empty if there is
+/// no such message).
 pub fn path_to(conn: &Connection, leaf: MessageId) -> Result<Vec<Message>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "WITH RECURSIVE path(id, depth) AS (
-            SELECT ?1, 0
-            UNION ALL
-            SELECT m.parent_id, path.depth + 1 FROM messages m JOIN path ON m.id = path.id
-            WHERE m.parent_id IS NOT NULL
-         )
-         SELECT {} FROM path JOIN messages m ON m.id = path.id ORDER BY path.depth DESC",
-        MESSAGE_COLUMNS
-            .split(", ")
-            .map(|c| format!("m.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))?;
-    let rows = stmt.query_map([leaf.to_string()], raw_message)?;
-    rows.map(|row| row.map_err(StoreError::from).and_then(RawMessage::decode))
-        .collect()
+    shape::snapshot(conn, || match Shape::of_message(conn, leaf)? {
+        Some(shape) => shape.path(conn, leaf),
+        None => Ok(Vec::new()),
+    })
 }
 
 /// The active branch of a conversation, oldest first.
@@ -343,7 +332,9 @@ pub fn active_path(
     conversation: &Conversation,
 ) -> Result<Vec<Message>, StoreError> {
     match conversation.active_leaf {
-        Some(leaf) => path_to(conn, leaf),
+        Some(leaf) => shape::snapshot(conn, || {
+            Shape::load(conn, conversation.id)?.path(conn, leaf)
+        }),
         None => Ok(Vec::new()),
     }
 }
@@ -407,6 +398,7 @@ pub fn save_theme(conn: &Connection, theme: Theme) -> Result<(), StoreError> {
 mod tests {
     use super::*;
     use crate::store::schema;
+    use kestrel_shared::Role;
     use pretty_assertions::assert_eq;
 
     fn db() -> (tempfile::TempDir, Connection) {

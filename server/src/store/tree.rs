@@ -4,8 +4,6 @@
 //! [`super::queries`]; this room only moves the active leaf and reports
 //! siblings.
 
-use std::collections::HashMap;
-
 use kestrel_shared::{
     BranchPoint, Conversation, ConversationId, ConversationView, Message, MessageId,
 };
@@ -13,26 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreError;
 use super::queries;
-
-/// Every message id of a conversation grouped by parent, each group oldest
-/// first. One query, whatever the branch's length.
-fn children_by_parent(
-    conn: &Connection,
-    conversation: ConversationId,
-) -> Result<HashMap<Option<String>, Vec<String>>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT parent_id, id FROM messages WHERE conversation_id = ?1 ORDER BY created_at, id",
-    )?;
-    let rows = stmt.query_map([conversation.to_string()], |row| {
-        Ok((row.get::<_, Option<String>>(0)?, row.get::<_, String>(1)?))
-    })?;
-    let mut map: HashMap<Option<String>, Vec<String>> = HashMap::new();
-    for row in rows {
-        let (parent, id) = row?;
-        map.entry(parent).or_default().push(id);
-    }
-    Ok(map)
-}
+use super::shape::{self, Shape};
 
 fn parse_message_id(text: &str) -> Result<MessageId, StoreError> {
     text.parse().map_err(|_| StoreError::NotFound {
@@ -51,37 +30,7 @@ pub fn branch_points(
     if path.is_empty() {
         return Ok(Vec::new());
     }
-    let children = children_by_parent(conn, conversation)?;
-    let mut points = Vec::new();
-    for message in path {
-        let parent = message.parent_id.map(|p| p.to_string());
-        let Some(siblings) = children.get(&parent) else {
-            continue;
-        };
-        if siblings.len() < 2 {
-            continue;
-        }
-        let own = message.id.to_string();
-        let Some(index) = siblings.iter().position(|s| *s == own) else {
-            continue;
-        };
-        let previous = index
-            .checked_sub(1)
-            .map(|i| parse_message_id(&siblings[i]))
-            .transpose()?;
-        let next = siblings
-            .get(index + 1)
-            .map(|s| parse_message_id(s))
-            .transpose()?;
-        points.push(BranchPoint {
-            message_id: message.id,
-            index: u32::try_from(index).unwrap_or(u32::MAX),
-            count: u32::try_from(siblings.len()).unwrap_or(u32::MAX),
-            previous,
-            next,
-        });
-    }
-    Ok(points)
+    Ok(Shape::load(conn, conversation)?.branch_points(path))
 }
 
 /// The leaf a branch through `message` ends at: the newest message below
@@ -147,8 +96,13 @@ pub fn child_count(conn: &Connection, message: MessageId) -> Result<i64, StoreEr
 
 /// A conversation with its active branch and where that branch forks.
 pub fn view(conn: &Connection, conversation: Conversation) -> Result<ConversationView, StoreError> {
-    let messages = queries::active_path(conn, &conversation)?;
-    let branches = branch_points(conn, conversation.id, &messages)?;
+    // One read of the tree's shape serves the path and its forks.
+    let (messages, branches) = match conversation.active_leaf {
+        Some(leaf) => shape::snapshot(conn, || {
+            Shape::load(conn, conversation.id)?.branch(conn, leaf)
+        })?,
+        None => (Vec::new(), Vec::new()),
+    };
     Ok(ConversationView {
         conversation,
         messages,

@@ -7,14 +7,14 @@
 //! every branch (edits, regenerations) survives. The active leaf is
 //! `current_node`, or its nearest kept ancestor.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use kestrel_shared::{
-    ContentBlock, Conversation, ConversationId, Message, MessageId, MessageStatus, Role, Timestamp,
+    ContentBlock, Conversation, Message, MessageId, MessageStatus, Role, Timestamp,
 };
 use serde::Deserialize;
 
-use super::{Archive, ConversationExport, TransferError, parse};
+use super::{Archive, ConversationExport, ImportedIds, TransferError, parse};
 use crate::store::queries;
 
 const FORMAT: &str = "ChatGPT export";
@@ -30,6 +30,12 @@ struct GptConversation {
     mapping: HashMap<String, GptNode>,
     #[serde(default)]
     current_node: Option<String>,
+    /// The conversation's id in ChatGPT (`conversation_id`, or `id` in
+    /// some exports).
+    #[serde(default)]
+    conversation_id: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -111,8 +117,14 @@ pub fn to_archive(bytes: &[u8], model: &str) -> Result<Archive, TransferError> {
     let list: Vec<GptConversation> = parse(FORMAT, bytes)?;
     let now = queries::now().0;
     let mut conversations = Vec::with_capacity(list.len());
+    let mut seen = HashSet::new();
     for (n, source) in list.into_iter().enumerate() {
-        let id = ConversationId::from_uuid(queries::new_uuid());
+        let ids = ImportedIds::new(
+            "chatgpt",
+            source.conversation_id.as_deref().or(source.id.as_deref()),
+            &mut seen,
+        );
+        let id = ids.conversation();
         let created = seconds(source.create_time, now);
         // Which nodes become messages, and their new ids.
         let mut kept: HashMap<&str, (MessageId, Role, String, Timestamp)> = HashMap::new();
@@ -132,7 +144,7 @@ pub fn to_archive(bytes: &[u8], model: &str) -> Result<Archive, TransferError> {
             kept.insert(
                 node_id.as_str(),
                 (
-                    MessageId::from_uuid(queries::new_uuid()),
+                    ids.message(node_id),
                     role,
                     text,
                     seconds(message.create_time, created.0),

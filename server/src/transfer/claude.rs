@@ -7,20 +7,22 @@
 //! the active leaf. Attachments' extracted text is kept as text; files
 //! themselves are not in the export.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use kestrel_shared::{
-    ContentBlock, Conversation, ConversationId, Message, MessageId, MessageStatus, Role, Timestamp,
+    ContentBlock, Conversation, Message, MessageId, MessageStatus, Role, Timestamp,
 };
 use serde::Deserialize;
 
-use super::{Archive, ConversationExport, TransferError, parse};
+use super::{Archive, ConversationExport, ImportedIds, TransferError, parse};
 use crate::store::queries;
 
 const FORMAT: &str = "Claude.ai export";
 
 #[derive(Deserialize)]
 struct ClaudeConversation {
+    #[serde(default)]
+    uuid: Option<String>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -129,8 +131,10 @@ pub fn to_archive(bytes: &[u8], model: &str) -> Result<Archive, TransferError> {
     let list: Vec<ClaudeConversation> = parse(FORMAT, bytes)?;
     let now = queries::now().0;
     let mut conversations = Vec::with_capacity(list.len());
+    let mut seen = HashSet::new();
     for source in list {
-        let id = ConversationId::from_uuid(queries::new_uuid());
+        let message_ids = ImportedIds::new("claude.ai", source.uuid.as_deref(), &mut seen);
+        let id = message_ids.conversation();
         let created = time(source.created_at.as_deref(), now);
         let mut ids: HashMap<String, MessageId> = HashMap::new();
         let mut messages = Vec::with_capacity(source.chat_messages.len());
@@ -146,7 +150,7 @@ pub fn to_archive(bytes: &[u8], model: &str) -> Result<Archive, TransferError> {
                     ));
                 }
             };
-            let new_id = MessageId::from_uuid(queries::new_uuid());
+            let new_id = message_ids.message(&message.uuid);
             if ids.insert(message.uuid.clone(), new_id).is_some() {
                 return Err(TransferError::malformed(
                     FORMAT,

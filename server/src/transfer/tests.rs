@@ -314,3 +314,61 @@ fn a_huge_file_is_refused_before_it_is_read() {
     assert!(matches!(error, TransferError::TooLarge { size } if size == 1024 * 1024 * 1024));
     assert!(error.to_string().contains("limited to 256 MiB"), "{error}");
 }
+
+#[test]
+fn importing_another_programs_export_again_skips_what_it_already_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = db(&dir, "a.db");
+    for (name, source, counts) in [
+        ("claude-conversations.json", Source::Claude, (2, 3)),
+        ("chatgpt-conversations.json", Source::ChatGpt, (1, 4)),
+    ] {
+        let bytes = fixture(name);
+        let first = import_archive(&mut conn, to_archive(source, &bytes, "m").unwrap()).unwrap();
+        assert_eq!((first.conversations, first.messages), counts, "{name}");
+        let second = import_archive(&mut conn, to_archive(source, &bytes, "m").unwrap()).unwrap();
+        assert_eq!(
+            (second.conversations, second.messages, second.skipped),
+            (0, 0, counts.0),
+            "{name}"
+        );
+    }
+    assert_eq!(queries::list_conversations(&conn).unwrap().len(), 3);
+}
+
+#[test]
+fn ids_follow_the_source_ids_and_a_repeated_conversation_still_imports() {
+    let claude = |conversation: &str, message: &str| {
+        serde_json::json!({
+            "uuid": conversation,
+            "name": "t",
+            "chat_messages": [{ "uuid": message, "sender": "human", "text": "hi" }]
+        })
+    };
+    let import = |list: serde_json::Value| {
+        to_archive(Source::Claude, list.to_string().as_bytes(), "m").unwrap()
+    };
+    let a = import(serde_json::json!([claude("c-1", "m-1")]));
+    let b = import(serde_json::json!([claude("c-1", "m-1")]));
+    let other = import(serde_json::json!([claude("c-2", "m-1")]));
+    let ids = |archive: &Archive| {
+        let c = &archive.conversations[0];
+        (c.conversation.id, c.messages[0].id)
+    };
+    assert_eq!(ids(&a), ids(&b));
+    assert_ne!(ids(&a).0, ids(&other).0);
+    assert_ne!(ids(&a).1, ids(&other).1);
+    assert_eq!(ids(&a).0.as_uuid().get_version_num(), 8);
+
+    // The same conversation twice in one file, or one without an id: both
+    // import, under new ids.
+    let twice = import(serde_json::json!([
+        claude("c-1", "m-1"),
+        claude("c-1", "m-1"),
+        { "name": "no id", "chat_messages": [] }
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = db(&dir, "a.db");
+    let report = import_archive(&mut conn, twice).unwrap();
+    assert_eq!((report.conversations, report.messages), (3, 2));
+}

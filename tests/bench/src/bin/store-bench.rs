@@ -46,6 +46,10 @@ struct Args {
     /// Where the JSON report goes.
     #[arg(long, default_value = "target/bench/store.json")]
     out: PathBuf,
+    /// Only open the longest conversation, this many times, and print its
+    /// latency (for profiling that path alone; no report is written).
+    #[arg(long, value_name = "RUNS")]
+    open_only: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -181,6 +185,14 @@ fn main() -> anyhow::Result<()> {
     let indexed_messages = count(&conn, "SELECT count(*) FROM message_fts_docsize")?;
     eprintln!("store-bench: {messages} messages in {conversations} conversations");
     memory_points.push(memory("opened"));
+    if let Some(runs) = args.open_only {
+        let (wall, cpu, messages, _) = open_benchmark(&conn, runs)?;
+        println!(
+            "open the longest conversation ({messages} messages, {runs} runs): wall p50 {:.1} ms, p95 {:.1} ms; cpu p50 {:.1} ms, p95 {:.1} ms",
+            wall.p50_ms, wall.p95_ms, cpu.p50_ms, cpu.p95_ms
+        );
+        return Ok(());
+    }
 
     let search_sets = search_benchmarks(&conn, args.rounds)?;
     memory_points.push(memory("after searches"));
