@@ -108,14 +108,34 @@ pub const MIGRATION: &str = "
     INSERT INTO conversation_fts(rowid, title) SELECT rowid, title FROM conversations;
 ";
 
-/// The migration that moves the message triggers onto
-/// [`body::FUNCTION`]: the same index, computed in one pass instead of
-/// SQLite's JSON functions (which copied a long reply's text five times
-/// inside the writer's transaction). Nothing is re-indexed: the body it
-/// computes is the same.
-pub const BODY_FUNCTION_MIGRATION: &str = "
+/// The migration that makes the message index external-content: the
+/// index keeps its terms but no copy of the text, which it reads back from
+/// `messages` through the view `message_text` when a search wants it (the
+/// candidates' text, snippets). A copy had been nearly half the database
+/// (BENCHMARKS.md), and writing it was part of every finished reply's
+/// save. The text indexed is [`body::FUNCTION`]'s, one pass over the
+/// stored JSON instead of SQLite's JSON functions (which copied a long
+/// reply's text five times inside the writer's transaction).
+///
+/// An external-content index is told what to forget with the text it
+/// indexed (`'delete'` with the old body), which the function recomputes
+/// from the old row. The index is rebuilt once from the view, which lists
+/// finished messages only, as the triggers index them.
+pub const EXTERNAL_CONTENT_MIGRATION: &str = "
     DROP TRIGGER message_fts_insert;
     DROP TRIGGER message_fts_update;
+    DROP TRIGGER message_fts_delete;
+    DROP TABLE message_fts;
+
+    CREATE VIEW message_text(message_rowid, body) AS
+        SELECT rowid, kestrel_index_body(content) FROM messages WHERE status <> 'streaming';
+
+    CREATE VIRTUAL TABLE message_fts USING fts5(
+        body,
+        content = 'message_text',
+        content_rowid = 'message_rowid',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
 
     CREATE TRIGGER message_fts_insert AFTER INSERT ON messages
     WHEN NEW.status <> 'streaming' BEGIN
@@ -126,11 +146,22 @@ pub const BODY_FUNCTION_MIGRATION: &str = "
 
     CREATE TRIGGER message_fts_update AFTER UPDATE OF content, status ON messages
     WHEN OLD.status <> 'streaming' OR NEW.status <> 'streaming' BEGIN
-        DELETE FROM message_fts WHERE rowid = OLD.rowid;
+        INSERT INTO message_fts(message_fts, rowid, body)
+        SELECT 'delete', OLD.rowid, body FROM (SELECT kestrel_index_body(OLD.content) AS body)
+        WHERE OLD.status <> 'streaming' AND body IS NOT NULL;
         INSERT INTO message_fts(rowid, body)
         SELECT NEW.rowid, body FROM (SELECT kestrel_index_body(NEW.content) AS body)
         WHERE NEW.status <> 'streaming' AND body IS NOT NULL;
     END;
+
+    CREATE TRIGGER message_fts_delete AFTER DELETE ON messages
+    WHEN OLD.status <> 'streaming' BEGIN
+        INSERT INTO message_fts(message_fts, rowid, body)
+        SELECT 'delete', OLD.rowid, body FROM (SELECT kestrel_index_body(OLD.content) AS body)
+        WHERE body IS NOT NULL;
+    END;
+
+    INSERT INTO message_fts(message_fts) VALUES ('rebuild');
 ";
 
 /// How many of the newest matches are read and scored per search.
@@ -823,12 +854,8 @@ pub fn reveal_message(conn: &Connection, message: MessageId) -> Result<Conversat
 pub fn rebuild_index(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     tx.execute_batch(
-        "DELETE FROM message_fts;
+        "INSERT INTO message_fts(message_fts) VALUES ('rebuild');
          DELETE FROM conversation_fts;
-         INSERT INTO message_fts(rowid, body)
-         SELECT rowid, body FROM (SELECT rowid, kestrel_index_body(content) AS body
-             FROM messages WHERE status <> 'streaming')
-         WHERE body IS NOT NULL;
          INSERT INTO conversation_fts(rowid, title) SELECT rowid, title FROM conversations;
          INSERT INTO message_fts(message_fts) VALUES ('optimize');
          INSERT INTO conversation_fts(conversation_fts) VALUES ('optimize');",

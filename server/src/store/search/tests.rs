@@ -331,6 +331,17 @@ fn date_filters_are_exact_when_old_messages_are_stored_late() {
     assert_eq!(dated(None, Some(0)), Vec::<MessageId>::new());
 }
 
+/// FTS5's own check of the index against the text it reads back (with
+/// rank 1, against the content): fails if a trigger ever told the index to
+/// forget text other than what it had indexed.
+fn index_matches_the_messages(conn: &Connection) {
+    conn.execute(
+        "INSERT INTO message_fts(message_fts, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .unwrap();
+}
+
 #[test]
 fn triggers_keep_the_index_in_step() {
     let (_dir, mut conn) = db();
@@ -351,6 +362,7 @@ fn triggers_keep_the_index_in_step() {
     queries::update_message(&conn, reply.id, &edited, MessageStatus::Complete, None).unwrap();
     assert_eq!(ids(&conn, "quokka"), Vec::<MessageId>::new());
     assert_eq!(ids(&conn, "wombat"), vec![reply.id]);
+    index_matches_the_messages(&conn);
 
     // A reply cut off by a crash is indexed when it is marked interrupted.
     let cut = message_at(c.id, None, Vec::new(), MessageStatus::Streaming, 2);
@@ -360,6 +372,7 @@ fn triggers_keep_the_index_in_step() {
     assert_eq!(ids(&conn, "platypus"), Vec::<MessageId>::new());
     queries::mark_interrupted(&mut conn).unwrap();
     assert_eq!(ids(&conn, "platypus"), vec![cut.id]);
+    index_matches_the_messages(&conn);
 
     // Only text blocks are indexed: not thinking or tool calls.
     let mixed = message_at(
@@ -390,16 +403,19 @@ fn triggers_keep_the_index_in_step() {
     conn.execute("DELETE FROM messages WHERE id = ?1", [mixed.id.to_string()])
         .unwrap();
     assert_eq!(ids(&conn, "numbat"), Vec::<MessageId>::new());
+    index_matches_the_messages(&conn);
     conn.execute(
         "DELETE FROM conversations WHERE id = ?1",
         [c.id.to_string()],
     )
     .unwrap();
     assert_eq!(ids(&conn, "wombat"), Vec::<MessageId>::new());
+    // The index's own rows, not the view it reads text from.
     let indexed: i64 = conn
-        .query_row("SELECT count(*) FROM message_fts", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM message_fts_docsize", [], |r| r.get(0))
         .unwrap();
     assert_eq!(indexed, 0);
+    index_matches_the_messages(&conn);
 
     // Titles follow renames.
     let t = conversation(&conn, "Old name");

@@ -483,21 +483,21 @@ fn open_benchmark(
 const EVERY_BATCH_TRIGGERS: &str = "
     CREATE TRIGGER message_fts_insert AFTER INSERT ON messages BEGIN
         INSERT INTO message_fts(rowid, body)
-        SELECT NEW.rowid, body FROM (SELECT group_concat(json_extract(value, '$.text'),
-                   char(10) || char(10)) AS body
-               FROM json_each(NEW.content) WHERE json_extract(value, '$.type') = 'text')
+        SELECT NEW.rowid, body FROM (SELECT kestrel_index_body(NEW.content) AS body)
         WHERE body IS NOT NULL;
     END;
     CREATE TRIGGER message_fts_update AFTER UPDATE OF content, status ON messages BEGIN
-        DELETE FROM message_fts WHERE rowid = OLD.rowid;
+        INSERT INTO message_fts(message_fts, rowid, body)
+        SELECT 'delete', OLD.rowid, body FROM (SELECT kestrel_index_body(OLD.content) AS body)
+        WHERE body IS NOT NULL;
         INSERT INTO message_fts(rowid, body)
-        SELECT NEW.rowid, body FROM (SELECT group_concat(json_extract(value, '$.text'),
-                   char(10) || char(10)) AS body
-               FROM json_each(NEW.content) WHERE json_extract(value, '$.type') = 'text')
+        SELECT NEW.rowid, body FROM (SELECT kestrel_index_body(NEW.content) AS body)
         WHERE body IS NOT NULL;
     END;
     CREATE TRIGGER message_fts_delete AFTER DELETE ON messages BEGIN
-        DELETE FROM message_fts WHERE rowid = OLD.rowid;
+        INSERT INTO message_fts(message_fts, rowid, body)
+        SELECT 'delete', OLD.rowid, body FROM (SELECT kestrel_index_body(OLD.content) AS body)
+        WHERE body IS NOT NULL;
     END;";
 
 fn write_benchmarks(
