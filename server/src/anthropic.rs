@@ -123,15 +123,20 @@ impl AnthropicClient {
         key: &ApiKey,
         request: &CompletionRequest,
     ) -> Result<CompletionStream, LlmError> {
-        let body = serde_json::to_vec(&request_body(request)).map_err(|e| LlmError::Malformed {
-            what: "request",
-            detail: e.to_string(),
-        })?;
+        self.start(key, request)
+    }
+
+    fn start(
+        &self,
+        key: &ApiKey,
+        request: &CompletionRequest,
+    ) -> Result<CompletionStream, LlmError> {
+        let body = http::encode_body(&request_body(request))?;
         let headers = auth_headers(key)?;
         tracing::debug!(model = %request.model, body_bytes = body.len(), "sending request");
         let client = self.clone();
         Ok(CompletionStream::reading(move |tx| {
-            run_reply(client, headers, Bytes::from(body), tx)
+            run_reply(client, headers, body, tx)
         }))
     }
 
@@ -221,24 +226,9 @@ impl AnthropicClient {
 
 impl Provider for AnthropicClient {
     fn stream(&self, key: Option<&ApiKey>, request: &CompletionRequest) -> CompletionStream {
-        let Some(key) = key else {
-            return CompletionStream::failed(LlmError::MissingKey);
-        };
-        let body = match serde_json::to_vec(&request_body(request)) {
-            Ok(body) => body,
-            Err(e) => {
-                return CompletionStream::failed(LlmError::Malformed {
-                    what: "request",
-                    detail: e.to_string(),
-                });
-            }
-        };
-        let headers = match auth_headers(key) {
-            Ok(headers) => headers,
-            Err(error) => return CompletionStream::failed(error),
-        };
-        let client = self.clone();
-        CompletionStream::reading(move |tx| run_reply(client, headers, Bytes::from(body), tx))
+        key.ok_or(LlmError::MissingKey)
+            .and_then(|key| self.start(key, request))
+            .unwrap_or_else(CompletionStream::failed)
     }
 
     fn models(&self, key: Option<&ApiKey>) -> BoxFuture<'static, Result<Vec<ModelInfo>, LlmError>> {

@@ -138,21 +138,15 @@ fn auth_headers(key: Option<&ApiKey>) -> Result<HeaderMap, LlmError> {
 
 impl Provider for OpenAiClient {
     fn stream(&self, key: Option<&ApiKey>, request: &CompletionRequest) -> CompletionStream {
-        let body = match serde_json::to_vec(&wire::chat_request(request)) {
-            Ok(body) => Bytes::from(body),
-            Err(e) => {
-                return CompletionStream::failed(LlmError::Malformed {
-                    what: "request",
-                    detail: e.to_string(),
-                });
-            }
+        let start = || -> Result<CompletionStream, LlmError> {
+            let body = http::encode_body(&wire::chat_request(request))?;
+            let headers = auth_headers(key)?;
+            let client = self.clone();
+            Ok(CompletionStream::reading(move |tx| {
+                run_reply(client, headers, body, tx)
+            }))
         };
-        let headers = match auth_headers(key) {
-            Ok(headers) => headers,
-            Err(error) => return CompletionStream::failed(error),
-        };
-        let client = self.clone();
-        CompletionStream::reading(move |tx| run_reply(client, headers, body, tx))
+        start().unwrap_or_else(CompletionStream::failed)
     }
 
     fn models(&self, key: Option<&ApiKey>) -> BoxFuture<'static, Result<Vec<ModelInfo>, LlmError>> {

@@ -18,6 +18,17 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// How long a provider connection may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A request body as sent; one that cannot be encoded is the same typed
+/// error for every provider.
+pub fn encode_body(body: &impl serde::Serialize) -> Result<bytes::Bytes, LlmError> {
+    serde_json::to_vec(body)
+        .map(bytes::Bytes::from)
+        .map_err(|e| LlmError::Malformed {
+            what: "request",
+            detail: e.to_string(),
+        })
+}
+
 /// The HTTP client every provider uses: a connect timeout and Kestrel's
 /// user agent (per-request timeouts are the reader's).
 pub fn client() -> Result<reqwest::Client, reqwest::Error> {
