@@ -40,6 +40,10 @@ pub fn use_drafts(mut state: ChatState) {
             return;
         }
         let leaving = state.draft.peek().clone();
+        // At start-up nothing is being left: text already in the composer
+        // was typed for this conversation (the window can take keystrokes
+        // before this effect runs) and must not be replaced.
+        let starting = previous.is_none();
         let was_loaded = *loaded.peek();
         loaded.set(false);
         spawn(async move {
@@ -51,7 +55,8 @@ pub fn use_drafts(mut state: ChatState) {
             let saved = api::load_draft(current).await;
             if state.current_id() == current && state.turn.peek().is_none() {
                 let typed = state.draft.peek().clone();
-                if typed == leaving {
+                let untouched = typed == leaving && !(starting && !typed.trim().is_empty());
+                if untouched {
                     // Nothing typed since the switch: show this
                     // conversation's draft.
                     if let Ok(text) = saved {

@@ -32,6 +32,10 @@ const LINK: &str = "http://127.0.0.1:9/kestrel-smoke-link";
 const DEADLINE: Duration = Duration::from_secs(120);
 
 static BACKEND: OnceLock<std::sync::Arc<Backend>> = OnceLock::new();
+/// What the driver is doing, for the message when the deadline passes.
+static STEP: std::sync::Mutex<&str> = std::sync::Mutex::new("starting the window");
+/// What the driver last saw of the reply on screen.
+static SEEN: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
 /// The mock server runs in this process too; its port is not the app's.
 static MOCK_PORT: OnceLock<u16> = OnceLock::new();
 /// Where the stand-in system browser writes each address it is asked to open.
@@ -88,7 +92,18 @@ fn main() -> ExitCode {
 
     std::thread::spawn(|| {
         std::thread::sleep(DEADLINE);
-        eprintln!("desktop smoke: FAILED, no result within {DEADLINE:?}");
+        let step = *STEP
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let seen = SEEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        eprintln!(
+            "desktop smoke: FAILED, no result within {DEADLINE:?} (while {step}; \
+             last seen on screen: {seen})"
+        );
+        report_saved_state();
         std::process::exit(2);
     });
 
@@ -202,8 +217,45 @@ async fn wait_for(selector: &str, what: &str) -> Result<String, String> {
     Err(format!("{what} ({selector}) never appeared"))
 }
 
+/// Prints what the database holds, for a run that missed its deadline.
+fn report_saved_state() {
+    let Some(backend) = BACKEND.get() else { return };
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    runtime.block_on(async {
+        let Ok(conversations) = backend.list_conversations().await else {
+            return;
+        };
+        for conversation in conversations {
+            if let Ok(view) = backend.load_conversation(conversation.id).await {
+                for message in view.messages {
+                    eprintln!(
+                        "desktop smoke: saved {:?} {:?}: {:?}",
+                        message.role,
+                        message.status,
+                        message.text()
+                    );
+                }
+            }
+        }
+    });
+}
+
+/// Records what the driver is doing now.
+fn step(now: &'static str) {
+    *STEP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = now;
+}
+
 async fn drive() -> Result<String, String> {
+    step("waiting for the composer");
     wait_for("#composer-input", "the composer").await?;
+    step("typing and sending");
     js::<bool>(&format!(
         "const t = document.querySelector('#composer-input'); t.value = {PROMPT:?};
          t.dispatchEvent(new Event('input', {{ bubbles: true }})); return true;"
@@ -220,12 +272,26 @@ async fn drive() -> Result<String, String> {
     js::<bool>("document.querySelector('button.send').click(); return true;").await?;
 
     // Watch the reply grow while it streams.
+    step("watching the reply stream");
     let mut lengths = Vec::new();
+    let watching = std::time::Instant::now();
     let final_text = loop {
         if let Some(done) = text_of(".message.assistant:not(.streaming) .text").await {
             break done;
         }
-        if let Some(partial) = streaming_text().await
+        if watching.elapsed() > DEADLINE / 2 {
+            let page = js::<String>("return document.body.innerText;").await?;
+            return Err(format!(
+                "no finished reply after {:?}; the page reads: {page:?}",
+                DEADLINE / 2
+            ));
+        }
+        let partial = streaming_text().await;
+        *SEEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            format!("streaming text {partial:?}");
+        if let Some(partial) = partial
             && lengths.last() != Some(&partial.len())
         {
             lengths.push(partial.len());
@@ -251,6 +317,7 @@ async fn drive() -> Result<String, String> {
     }
 
     // Saved, not just shown.
+    step("reading the saved conversation");
     let backend = BACKEND.get().ok_or("no backend")?;
     let conversations = backend
         .list_conversations()
@@ -271,6 +338,7 @@ async fn drive() -> Result<String, String> {
         return Err(format!("the database holds {texts:?}"));
     }
 
+    step("clicking the link in the reply");
     // A link in a reply opens in the system browser; the window stays on
     // the app's page.
     let page_before = js::<String>("return location.href;").await?;
@@ -305,6 +373,7 @@ async fn drive() -> Result<String, String> {
         ));
     }
 
+    step("probing the process's sockets");
     // The backend answers on no socket: the only listener is the webview's
     // own edit channel, no server function responds on it, and the process
     // listens on no Unix socket either.
