@@ -55,7 +55,7 @@ pub fn use_drafts(mut state: ChatState) {
             let saved = api::load_draft(current).await;
             if state.current_id() == current && state.turn.peek().is_none() {
                 let typed = state.draft.peek().clone();
-                let untouched = typed == leaving && !(starting && !typed.trim().is_empty());
+                let untouched = typed == leaving && (!starting || typed.trim().is_empty());
                 if untouched {
                     // Nothing typed since the switch: show this
                     // conversation's draft.
