@@ -21,7 +21,8 @@ use kestrel_server::Backend;
 use kestrel_server::config::Config;
 use kestrel_server::secrets::{ApiKey, CredentialStore, KeyStore, OsKeychain, ProviderKeyId};
 use kestrel_shared::{
-    ChatEvent, ConversationOptions, KeyCheck, KeySource, ProviderKind, SecureStore, SendMessage,
+    ChatEvent, ConversationId, ConversationOptions, KeyCheck, KeySource, ProviderKind, SecureStore,
+    SendMessage,
 };
 
 /// Set inside the private session this test starts.
@@ -118,6 +119,26 @@ exec "$0""#;
             ExitCode::FAILURE
         }
     }
+}
+
+/// Sends "Hi" in `conversation` and returns the turn's last event.
+async fn last_event_of_a_turn(
+    backend: &Arc<Backend>,
+    conversation: ConversationId,
+) -> Result<Option<ChatEvent>, String> {
+    let events = backend
+        .send_message(SendMessage {
+            conversation_id: Some(conversation),
+            text: "Hi".into(),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(
+        tokio::time::timeout(Duration::from_secs(20), events.collect::<Vec<_>>())
+            .await
+            .map_err(|_| "the turn did not end".to_owned())?
+            .pop(),
+    )
 }
 
 fn check(condition: bool, what: &str) -> Result<(), String> {
@@ -243,17 +264,7 @@ fn full_session() -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         mock.push_reply(Reply::text("Hello from the keychain test."));
-        let events = backend
-            .send_message(SendMessage {
-                conversation_id: Some(conversation.id),
-                text: "Hi".into(),
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        let last = tokio::time::timeout(Duration::from_secs(20), events.collect::<Vec<_>>())
-            .await
-            .map_err(|_| "the turn did not end".to_owned())?
-            .pop();
+        let last = last_event_of_a_turn(&backend, conversation.id).await?;
         check(
             matches!(last, Some(ChatEvent::Done { .. })),
             &format!("the turn used the keychain key: {last:?}"),
@@ -395,17 +406,7 @@ fn openai_endpoint_session() -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         mock.push_reply(Reply::text("Hello from the compatible server."));
-        let events = backend
-            .send_message(SendMessage {
-                conversation_id: Some(conversation.id),
-                text: "Hi".into(),
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        let last = tokio::time::timeout(Duration::from_secs(20), events.collect::<Vec<_>>())
-            .await
-            .map_err(|_| "the turn did not end".to_owned())?
-            .pop();
+        let last = last_event_of_a_turn(&backend, conversation.id).await?;
         check(
             matches!(last, Some(ChatEvent::Done { .. })),
             &format!("the turn used the keychain key: {last:?}"),
