@@ -283,17 +283,18 @@ pub fn update_message(
 ) -> Result<(), StoreError> {
     // Cached: a streaming reply is saved several times a second, and
     // preparing this statement compiles the search index's triggers too.
-    let changed = conn
-        .prepare_cached(
-            "UPDATE messages SET content = ?2, status = ?3, usage = COALESCE(?4, usage) \
-             WHERE id = ?1",
-        )?
-        .execute(params![
-            id.to_string(),
-            encode("message content", &content)?,
-            enum_text(&status)?,
-            usage.map(|u| encode("usage", u)).transpose()?,
-        ])?;
+    let mut statement = conn.prepare_cached(
+        "UPDATE messages SET content = ?2, status = ?3, usage = COALESCE(?4, usage) \
+         WHERE id = ?1",
+    )?;
+    statement.raw_bind_parameter(1, id.to_string())?;
+    statement.raw_bind_parameter(3, enum_text(&status)?)?;
+    statement.raw_bind_parameter(4, usage.map(|u| encode("usage", u)).transpose()?)?;
+    // SQLite keeps its own copy of a bound text, so the encoded content
+    // goes before the statement runs: a long reply's final save, with the
+    // index's work on top, then holds one copy of it fewer.
+    statement.raw_bind_parameter(2, encode("message content", &content)?)?;
+    let changed = statement.raw_execute()?;
     if changed == 0 {
         return Err(StoreError::NotFound {
             what: "message",

@@ -80,6 +80,7 @@ fn steps() -> Vec<M<'static>> {
         ) STRICT;",
         ),
         M::up(super::search::EXTERNAL_CONTENT_MIGRATION),
+        M::up(super::search::SINGLE_PASS_MIGRATION),
     ]
 }
 

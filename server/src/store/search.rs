@@ -164,6 +164,45 @@ pub const EXTERNAL_CONTENT_MIGRATION: &str = "
     INSERT INTO message_fts(message_fts) VALUES ('rebuild');
 ";
 
+/// The migration that has each trigger compute a message's indexed text
+/// once. The triggers of [`EXTERNAL_CONTENT_MIGRATION`] filtered out
+/// messages without text (`WHERE body IS NOT NULL` on a subquery), which
+/// SQLite flattens into a second call of [`body::FUNCTION`]: a finished
+/// reply's text was then built, and its stored JSON copied, twice while
+/// its final save held the writer (over a megabyte each for a long
+/// reply). Now every finished message has a row in the index, with no
+/// terms when it has no text, exactly as a `'rebuild'` from the view makes
+/// it; the rebuild here brings rows indexed by the old triggers in line.
+pub const SINGLE_PASS_MIGRATION: &str = "
+    DROP TRIGGER message_fts_insert;
+    DROP TRIGGER message_fts_update;
+    DROP TRIGGER message_fts_delete;
+
+    CREATE TRIGGER message_fts_insert AFTER INSERT ON messages
+    WHEN NEW.status <> 'streaming' BEGIN
+        INSERT INTO message_fts(rowid, body)
+        VALUES (NEW.rowid, kestrel_index_body(NEW.content));
+    END;
+
+    CREATE TRIGGER message_fts_update AFTER UPDATE OF content, status ON messages
+    WHEN OLD.status <> 'streaming' OR NEW.status <> 'streaming' BEGIN
+        INSERT INTO message_fts(message_fts, rowid, body)
+        SELECT 'delete', OLD.rowid, kestrel_index_body(OLD.content)
+        WHERE OLD.status <> 'streaming';
+        INSERT INTO message_fts(rowid, body)
+        SELECT NEW.rowid, kestrel_index_body(NEW.content)
+        WHERE NEW.status <> 'streaming';
+    END;
+
+    CREATE TRIGGER message_fts_delete AFTER DELETE ON messages
+    WHEN OLD.status <> 'streaming' BEGIN
+        INSERT INTO message_fts(message_fts, rowid, body)
+        VALUES ('delete', OLD.rowid, kestrel_index_body(OLD.content));
+    END;
+
+    INSERT INTO message_fts(message_fts) VALUES ('rebuild');
+";
+
 /// How many of the newest matches are read and scored per search.
 pub const CANDIDATE_WINDOW: usize = 250;
 

@@ -80,6 +80,9 @@ fn every_earlier_schema_version_upgrades_without_losing_data() {
         let path = dir.path().join("kestrel.db");
         {
             let mut conn = Connection::open(&path).unwrap();
+            // As every connection is set up (later steps' triggers call a
+            // function of ours).
+            schema::configure(&conn).unwrap();
             schema::migrations().to_version(&mut conn, version).unwrap();
             let at: i64 = conn
                 .pragma_query_value(None, "user_version", |r| r.get(0))

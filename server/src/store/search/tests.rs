@@ -342,6 +342,58 @@ fn index_matches_the_messages(conn: &Connection) {
     .unwrap();
 }
 
+/// Rows the index holds (its own, not the view's).
+fn indexed_rows(conn: &Connection) -> i64 {
+    conn.query_row("SELECT count(*) FROM message_fts_docsize", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn messages_without_text_are_indexed_as_empty_rows() {
+    let (_dir, mut conn) = db();
+    let c = conversation(&conn, "Tools");
+    let tool_only = vec![ContentBlock::ToolUse {
+        id: "t1".into(),
+        name: "lookup".into(),
+        input: serde_json::json!({"q": "dingo"}),
+    }];
+    // As a rebuild from the view has it: every finished message has a row.
+    let call = message_at(c.id, None, tool_only.clone(), MessageStatus::Complete, 1);
+    queries::insert_message(&mut conn, &call).unwrap();
+    assert_eq!(indexed_rows(&conn), 1);
+    assert_eq!(ids(&conn, "dingo"), Vec::<MessageId>::new());
+    index_matches_the_messages(&conn);
+
+    // Gaining text, and losing it again, keeps one row.
+    let texted = [ContentBlock::text("a dingo appears")];
+    queries::update_message(&conn, call.id, &texted, MessageStatus::Complete, None).unwrap();
+    assert_eq!(ids(&conn, "dingo"), vec![call.id]);
+    queries::update_message(&conn, call.id, &tool_only, MessageStatus::Complete, None).unwrap();
+    assert_eq!(ids(&conn, "dingo"), Vec::<MessageId>::new());
+    assert_eq!(indexed_rows(&conn), 1);
+    index_matches_the_messages(&conn);
+
+    // A streaming reply has none until it finishes.
+    let reply = message_at(c.id, None, Vec::new(), MessageStatus::Streaming, 2);
+    queries::insert_message(&mut conn, &reply).unwrap();
+    assert_eq!(indexed_rows(&conn), 1);
+    queries::update_message(&conn, reply.id, &[], MessageStatus::Cancelled, None).unwrap();
+    assert_eq!(indexed_rows(&conn), 2);
+    index_matches_the_messages(&conn);
+
+    conn.execute("DELETE FROM messages WHERE id = ?1", [call.id.to_string()])
+        .unwrap();
+    assert_eq!(indexed_rows(&conn), 1);
+    index_matches_the_messages(&conn);
+    // The index counts the rows the view lists.
+    conn.execute(
+        "INSERT INTO message_fts(message_fts) VALUES ('rebuild')",
+        [],
+    )
+    .unwrap();
+    assert_eq!(indexed_rows(&conn), 1);
+}
+
 #[test]
 fn triggers_keep_the_index_in_step() {
     let (_dir, mut conn) = db();
@@ -410,11 +462,7 @@ fn triggers_keep_the_index_in_step() {
     )
     .unwrap();
     assert_eq!(ids(&conn, "wombat"), Vec::<MessageId>::new());
-    // The index's own rows, not the view it reads text from.
-    let indexed: i64 = conn
-        .query_row("SELECT count(*) FROM message_fts_docsize", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(indexed, 0);
+    assert_eq!(indexed_rows(&conn), 0);
     index_matches_the_messages(&conn);
 
     // Titles follow renames.
