@@ -29,7 +29,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 
 use crate::llm::{CompletionEvent, CompletionRequest, LlmError, Thinking, ToolChoice};
 use crate::provider::http::{
-    self, Attempt, BodyParser, EventSender, open_stream, read_body, run_with_retries,
+    self, Attempt, BodyParser, Connections, EventSender, open_stream, read_body, run_with_retries,
 };
 use crate::provider::models::ModelsPage;
 use crate::provider::retry::{Clock, RetryPolicy, SystemClock};
@@ -72,15 +72,25 @@ pub struct AnthropicClient {
 impl AnthropicClient {
     /// A client for `base_url` (e.g. `https://api.anthropic.com`).
     pub fn new(base_url: &str) -> Result<Self, reqwest::Error> {
-        let http = crate::provider::http::client()?;
-        Ok(Self {
+        let http = crate::provider::http::client(Connections::default())?;
+        Ok(Self::with_http(http, base_url))
+    }
+
+    /// A client for `base_url` that sends through `http`.
+    pub fn with_http(http: reqwest::Client, base_url: &str) -> Self {
+        Self {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             idle_timeout: IDLE_TIMEOUT,
             retry: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
             models_page: MODELS_PAGE,
-        })
+        }
+    }
+
+    /// The HTTP client this one sends through.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     /// Sets how long a stream may stay silent (tests shorten it).
@@ -496,7 +506,7 @@ fn map_event(
     }
     // Nearly every event of a reply is a text (or thinking) delta: read it
     // in place and append it to the previous one.
-    if let Ok(hot) = serde_json::from_str::<wire::HotDelta<'_>>(event.data)
+    if let Some(hot) = wire::HotDelta::parse(event.data)
         && hot.kind == "content_block_delta"
         && mapper.hot_delta(hot.index, &hot.delta, out)
     {

@@ -179,6 +179,92 @@ pub struct HotDeltaBody<'a> {
     pub partial_json: Option<Borrowed<'a>>,
 }
 
+/// The three deltas [`HotDelta::parse`] reads without `serde`: the delta's
+/// type and the field that carries its fragment.
+const HOT_KINDS: [(&str, &str); 3] = [
+    ("text_delta", "text"),
+    ("thinking_delta", "thinking"),
+    ("input_json_delta", "partial_json"),
+];
+
+impl<'a> HotDelta<'a> {
+    /// Reads `data` as a hot delta: first as the exact bytes the API sends
+    /// one in (`{"type":"content_block_delta","index":N,"delta":{"type":
+    /// "text_delta","text":"…"}}`, no spaces, fields in this order), a
+    /// fifth of `serde_json`'s cost; anything else (other spacing or order,
+    /// extra fields, another event) through `serde_json`. Both readings
+    /// give the same value wherever the first applies.
+    pub fn parse(data: &'a str) -> Option<Self> {
+        Self::parse_exact(data).or_else(|| serde_json::from_str(data).ok())
+    }
+
+    fn parse_exact(data: &'a str) -> Option<Self> {
+        let rest = data.strip_prefix(r#"{"type":"content_block_delta","index":"#)?;
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        // JSON numbers have no leading zeros.
+        if digits == 0 || (digits > 1 && rest.starts_with('0')) {
+            return None;
+        }
+        let index = rest[..digits].parse().ok()?;
+        let rest = rest[digits..].strip_prefix(r#","delta":{"type":""#)?;
+        let (kind, field, rest) = HOT_KINDS.iter().find_map(|&(kind, field)| {
+            let rest = rest.strip_prefix(kind)?.strip_prefix(r#"",""#)?;
+            let rest = rest.strip_prefix(field)?.strip_prefix(r#"":"#)?;
+            Some((kind, field, rest))
+        })?;
+        let (fragment, rest) = json_string(rest)?;
+        if rest != "}}" {
+            return None;
+        }
+        let fragment = Some(Borrowed(fragment));
+        let mut delta = HotDeltaBody {
+            kind: Cow::Borrowed(kind),
+            text: None,
+            thinking: None,
+            partial_json: None,
+        };
+        match field {
+            "text" => delta.text = fragment,
+            "thinking" => delta.thinking = fragment,
+            _ => delta.partial_json = fragment,
+        }
+        Some(Self {
+            kind: Cow::Borrowed("content_block_delta"),
+            index,
+            delta,
+        })
+    }
+}
+
+/// The JSON string `text` starts with, and what follows it: borrowed when
+/// it has no escapes, else decoded by `serde_json`. `None` when `text`
+/// does not start with a valid string.
+fn json_string(text: &str) -> Option<(Cow<'_, str>, &str)> {
+    let body = text.strip_prefix('"')?;
+    let bytes = body.as_bytes();
+    let mut escaped = false;
+    let mut at = 0;
+    loop {
+        match *bytes.get(at)? {
+            b'"' => break,
+            b'\\' => {
+                escaped = true;
+                at += 2;
+            }
+            // Control characters must be escaped; `serde_json` says why.
+            byte if byte < 0x20 => return None,
+            _ => at += 1,
+        }
+    }
+    let rest = body.get(at + 1..)?;
+    if !escaped {
+        return Some((Cow::Borrowed(&body[..at]), rest));
+    }
+    let literal = &text[..at + 2];
+    let decoded: String = serde_json::from_str(literal).ok()?;
+    Some((Cow::Owned(decoded), rest))
+}
+
 /// A string borrowed from the event's JSON unless it holds escapes.
 /// (`Option<Cow<str>>` alone would always copy.)
 #[derive(Debug, Deserialize)]
@@ -458,6 +544,111 @@ mod tests {
         ] {
             let parsed: Delta = serde_json::from_value(delta.clone()).unwrap();
             assert_eq!(!matches!(parsed, Delta::Unknown(_)), ok, "{delta}");
+        }
+    }
+
+    /// What a hot delta says, for comparing two readings.
+    fn seen<'a>(hot: &'a HotDelta<'_>) -> (&'a str, u32, &'a str, [Option<&'a str>; 3]) {
+        let text = |f: &'a Option<Borrowed<'_>>| f.as_ref().map(|b| b.0.as_ref());
+        (
+            hot.kind.as_ref(),
+            hot.index,
+            hot.delta.kind.as_ref(),
+            [
+                text(&hot.delta.text),
+                text(&hot.delta.thinking),
+                text(&hot.delta.partial_json),
+            ],
+        )
+    }
+
+    fn by_serde(data: &str) -> Option<HotDelta<'_>> {
+        serde_json::from_str(data).ok()
+    }
+
+    #[test]
+    fn the_api_s_own_deltas_are_read_in_place() {
+        let line = r#"{"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":"Hello"}}"#;
+        let hot = HotDelta::parse_exact(line).unwrap();
+        assert_eq!(
+            seen(&hot),
+            (
+                "content_block_delta",
+                3,
+                "text_delta",
+                [Some("Hello"), None, None]
+            )
+        );
+        assert!(matches!(hot.delta.text.unwrap().0, Cow::Borrowed(_)));
+
+        let line = r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"a \"b\"\n\u00e9"}}"#;
+        let hot = HotDelta::parse_exact(line).unwrap();
+        assert_eq!(hot.delta.thinking.unwrap().0, "a \"b\"\n\u{e9}");
+
+        // Other spacing, order or extra fields go the general way.
+        for other in [
+            r#"{"type": "content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"index":0,"type":"content_block_delta","delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a","x":1}}"#,
+            r#"{"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}} "#,
+        ] {
+            assert!(HotDelta::parse_exact(other).is_none(), "{other}");
+        }
+        assert_eq!(
+            HotDelta::parse(r#"{"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "a"}}"#)
+                .as_ref()
+                .map(seen),
+            Some(("content_block_delta", 1, "text_delta", [Some("a"), None, None]))
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever the fragment holds (quotes, escapes, control
+        /// characters, any Unicode), the in-place reading is taken and
+        /// agrees with `serde_json`.
+        #[test]
+        fn in_place_reading_agrees_with_serde(
+            index in proptest::prelude::any::<u32>(),
+            kind in 0usize..3,
+            fragment in proptest::prelude::any::<String>(),
+        ) {
+            let (kind, field) = HOT_KINDS[kind];
+            let data = format!(
+                r#"{{"type":"content_block_delta","index":{index},"delta":{{"type":"{kind}","{field}":{}}}}}"#,
+                serde_json::to_string(&fragment).unwrap()
+            );
+            let exact = HotDelta::parse_exact(&data);
+            proptest::prop_assert!(exact.is_some(), "{}", data);
+            let serde = by_serde(&data);
+            proptest::prop_assert_eq!(exact.as_ref().map(seen), serde.as_ref().map(seen));
+        }
+
+        /// A damaged line is never read differently from `serde_json`: the
+        /// in-place reading either declines or agrees.
+        #[test]
+        fn damaged_lines_never_read_differently(
+            fragment in "[a-z\"\\\\\u{0}-\u{1f}é]{0,12}",
+            at in 0usize..120,
+            insert in proptest::prelude::any::<char>(),
+            remove in proptest::prelude::any::<bool>(),
+        ) {
+            let mut data = format!(
+                r#"{{"type":"content_block_delta","index":7,"delta":{{"type":"text_delta","text":"{fragment}"}}}}"#
+            );
+            let mut at = at.min(data.len());
+            while !data.is_char_boundary(at) {
+                at -= 1;
+            }
+            if remove && at < data.len() {
+                data.remove(at);
+            } else {
+                data.insert(at, insert);
+            }
+            if let Some(exact) = HotDelta::parse_exact(&data) {
+                let serde = by_serde(&data);
+                proptest::prop_assert_eq!(Some(seen(&exact)), serde.as_ref().map(seen), "{}", data);
+            }
         }
     }
 }
