@@ -115,6 +115,7 @@ async fn kill_9_mid_stream_keeps_the_question_and_the_reply_up_to_the_last_batch
             base_url: mock.base_url(),
             default_model: "claude-sonnet-4-5".into(),
             max_tokens: 1024,
+            connections: Default::default(),
         },
         KeyStore::new(None),
     )

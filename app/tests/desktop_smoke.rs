@@ -85,6 +85,7 @@ fn main() -> ExitCode {
         base_url,
         default_model: "claude-sonnet-4-5".into(),
         max_tokens: 1024,
+        connections: Default::default(),
     };
     let backend = Backend::open(config, KeyStore::new(ApiKey::new("test-key"))).unwrap();
     Backend::install(backend.clone());

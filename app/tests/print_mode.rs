@@ -91,6 +91,7 @@ fn saved_in(runtime: &tokio::runtime::Runtime, data_dir: &Path) -> Vec<Conversat
         base_url: "http://127.0.0.1:9".into(),
         default_model: "unused".into(),
         max_tokens: 1,
+        connections: Default::default(),
     };
     let backend: Arc<Backend> = Backend::open(config, KeyStore::new(None)).unwrap();
     runtime.block_on(async {

@@ -70,7 +70,8 @@ impl Backend {
     /// environment. Blocking: call it before the UI starts, or from a
     /// blocking thread.
     pub fn open(config: Config, keys: KeyStore) -> Result<Arc<Self>, StartError> {
-        let client = AnthropicClient::new(&config.base_url)?;
+        let http = crate::provider::http::client(config.connections)?;
+        let client = AnthropicClient::with_http(http, &config.base_url);
         Self::open_with_client(config, keys, client)
     }
 
@@ -81,7 +82,7 @@ impl Backend {
         keys: KeyStore,
         client: AnthropicClient,
     ) -> Result<Arc<Self>, StartError> {
-        Self::open_with_providers(config, keys, Providers::from_env(client)?)
+        Self::open_with_providers(config, keys, Providers::from_env(client))
     }
 
     /// [`Backend::open`] with every provider client set up by the caller.

@@ -46,6 +46,11 @@ mod title;
 /// bytes arrive in it (a 100,000-token reply streamed as fast as the
 /// network allows is written about once before its final save).
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
+/// Events a turn may run ahead of its reader by. Text events carry one
+/// network read each, so this bounds how much of a fast reply waits in
+/// memory for a slow reader; past it the turn waits, and so does the
+/// network.
+const TURN_EVENTS_BUFFERED: usize = 32;
 /// Longest conversation title taken from the first message.
 const TITLE_CHARS: usize = 60;
 
@@ -160,7 +165,7 @@ impl Backend {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert(turn.id, cancel.clone());
 
-        let (tx, rx) = mpsc::channel(256);
+        let (tx, rx) = mpsc::channel(TURN_EVENTS_BUFFERED);
         let backend = Arc::clone(self);
         tokio::spawn(async move {
             let turn_id = turn.id;

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 
 use crate::anthropic::DEFAULT_BASE_URL;
+pub use crate::provider::http::Connections;
 
 /// The model new conversations use unless `KESTREL_MODEL` says otherwise.
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4-5";
@@ -24,6 +25,8 @@ pub struct Config {
     pub base_url: String,
     pub default_model: String,
     pub max_tokens: u32,
+    /// Whether provider connections stay open for the next request.
+    pub connections: Connections,
 }
 
 /// The data directory could not be determined.
@@ -49,6 +52,7 @@ impl Config {
             default_model: non_empty_env("KESTREL_MODEL")
                 .unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
             max_tokens: DEFAULT_MAX_TOKENS,
+            connections: Connections::default(),
         })
     }
 

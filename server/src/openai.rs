@@ -20,7 +20,9 @@ use kestrel_shared::ModelInfo;
 use reqwest::header::{HeaderMap, HeaderValue};
 
 use crate::llm::{CompletionRequest, LlmError};
-use crate::provider::http::{self, Attempt, EventSender, open_stream, read_body, run_with_retries};
+use crate::provider::http::{
+    self, Attempt, Connections, EventSender, open_stream, read_body, run_with_retries,
+};
 use crate::provider::models::ModelsPage;
 use crate::provider::retry::{Clock, RetryPolicy, SystemClock};
 use crate::provider::{CompletionStream, Provider};
@@ -45,14 +47,19 @@ pub struct OpenAiClient {
 impl OpenAiClient {
     /// A client for `base_url`, the URL up to and including `/v1`.
     pub fn new(base_url: &str) -> Result<Self, reqwest::Error> {
-        let http = crate::provider::http::client()?;
-        Ok(Self {
+        let http = crate::provider::http::client(Connections::default())?;
+        Ok(Self::with_http(http, base_url))
+    }
+
+    /// A client for `base_url` that sends through `http`.
+    pub fn with_http(http: reqwest::Client, base_url: &str) -> Self {
+        Self {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             idle_timeout: IDLE_TIMEOUT,
             retry: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
-        })
+        }
     }
 
     #[must_use]

@@ -83,7 +83,7 @@ impl CompletionStream {
     /// A stream and the sender that feeds it from outside. The channel is
     /// bounded, so a slow reader slows the sender, not memory.
     pub fn channel() -> (mpsc::Sender<Result<CompletionEvent, LlmError>>, Self) {
-        let (tx, rx) = mpsc::channel(64);
+        let (tx, rx) = mpsc::channel(16);
         (tx, Self { rx, reader: None })
     }
 

@@ -222,6 +222,7 @@ fn full_session() -> Result<(), String> {
             base_url: mock.base_url(),
             default_model: "claude-sonnet-4-5".into(),
             max_tokens: 1024,
+            connections: Default::default(),
         };
         let keys =
             tokio::task::spawn_blocking(|| KeyStore::with_keychain(|_| None, Arc::new(OsKeychain)))
@@ -337,6 +338,7 @@ fn openai_endpoint_session() -> Result<(), String> {
             base_url: mock.base_url(),
             default_model: "claude-sonnet-4-5".into(),
             max_tokens: 1024,
+            connections: Default::default(),
         };
         let open = |config: Config| async move {
             let keys = tokio::task::spawn_blocking(|| {

@@ -39,7 +39,7 @@ use std::time::Instant;
 use clap::ValueEnum;
 use futures::{FutureExt, StreamExt};
 use kestrel_server::Backend;
-use kestrel_server::config::Config;
+use kestrel_server::config::{Config, Connections};
 use kestrel_server::secrets::KeyStore;
 use kestrel_shared::{
     ApiMessage, ChatEvent, ErrorKind, KestrelError, ReplyAssembler, SendMessage, TurnId,
@@ -132,6 +132,8 @@ pub fn run(args: PrintArgs, data_dir: Option<PathBuf>) -> ExitCode {
     if let Some(model) = args.model {
         config.default_model = model;
     }
+    // One request, then the process ends.
+    config.connections = Connections::OneShot;
     init_logging(&config);
     let backend = match Backend::open(config, KeyStore::open()) {
         Ok(backend) => backend,

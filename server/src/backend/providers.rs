@@ -28,15 +28,16 @@ pub struct Providers {
 impl Providers {
     /// `anthropic`, plus the OpenAI-compatible client the environment
     /// describes (its endpoint is the default; Settings can name another).
-    pub fn from_env(anthropic: AnthropicClient) -> Result<Self, reqwest::Error> {
+    /// Both send through `anthropic`'s HTTP client.
+    pub fn from_env(anthropic: AnthropicClient) -> Self {
         let base_url = std::env::var("OPENAI_BASE_URL")
             .ok()
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| crate::openai::DEFAULT_BASE_URL.to_owned());
-        Ok(Self {
+        Self {
+            openai: OpenAiClient::with_http(anthropic.http().clone(), &base_url),
             anthropic,
-            openai: OpenAiClient::new(&base_url)?,
-        })
+        }
     }
 }
 

@@ -29,13 +29,31 @@ pub fn encode_body(body: &impl serde::Serialize) -> Result<bytes::Bytes, LlmErro
         })
 }
 
+/// Whether a provider connection stays open once its reply has ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Connections {
+    /// Kept for the next request, which then skips the TCP and TLS
+    /// handshakes (the app: titles, the next turn).
+    #[default]
+    KeepAlive,
+    /// Closed when the reply ends: for a command that makes one request
+    /// and exits (print mode), where an idle connection would only hold
+    /// its buffers (up to ~0.5 MB after a fast reply) until the exit.
+    OneShot,
+}
+
 /// The HTTP client every provider uses: a connect timeout and Kestrel's
-/// user agent (per-request timeouts are the reader's).
-pub fn client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+/// user agent (per-request timeouts are the reader's). One is made per
+/// backend and shared by its providers (one TLS set-up, one pool).
+pub fn client(connections: Connections) -> Result<reqwest::Client, reqwest::Error> {
+    let builder = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
-        .user_agent(concat!("kestrel/", env!("CARGO_PKG_VERSION")))
-        .build()
+        .user_agent(concat!("kestrel/", env!("CARGO_PKG_VERSION")));
+    match connections {
+        Connections::KeepAlive => builder,
+        Connections::OneShot => builder.pool_max_idle_per_host(0),
+    }
+    .build()
 }
 
 /// The sending half of a [`super::CompletionStream`].

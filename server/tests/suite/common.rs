@@ -25,6 +25,7 @@ pub fn config(data_dir: &std::path::Path, base_url: &str) -> Config {
         base_url: base_url.to_owned(),
         default_model: "claude-sonnet-4-5".into(),
         max_tokens: 1024,
+        connections: Default::default(),
     }
 }
 

@@ -57,17 +57,21 @@ async fn replay(name: &str) -> (Result<Completion, PartialCompletion>, Vec<Compl
             break;
         }
     }
-    let (tx, folded) = kestrel_server::provider::CompletionStream::channel();
-    let mut ok_events = Vec::new();
-    for event in events {
-        if let Ok(e) = &event {
-            ok_events.push(e.clone());
-        }
-        tx.send(event).await.unwrap();
-    }
-    drop(tx);
     assert_eq!(server.requests().len(), 1, "{name} was sent once");
-    (complete(folded).await, ok_events)
+    let ok_events = events
+        .iter()
+        .filter_map(|e| e.as_ref().ok())
+        .cloned()
+        .collect();
+    // Folded as it is fed: the channel holds only a few events.
+    let (tx, folded) = kestrel_server::provider::CompletionStream::channel();
+    let feed = async move {
+        for event in events {
+            tx.send(event).await.unwrap();
+        }
+    };
+    let (done, ()) = tokio::join!(complete(folded), feed);
+    (done, ok_events)
 }
 
 fn text(content: &[ContentBlock]) -> String {
