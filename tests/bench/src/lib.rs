@@ -13,7 +13,9 @@
 //! - `stream-bench`: the streaming client benchmark: `kestrel -p`, the
 //!   official Python and TypeScript SDKs and `stream-floor` (the least a
 //!   Rust client can do) against the mock server; see
-//!   `tests/bench/stream-bench.sh`. `measure-child` is its launcher, which
+//!   `tests/bench/stream-bench.sh`; `stream-reqwest` is a reference row
+//!   between the floor and Kestrel (the floor's parsing through tokio and
+//!   reqwest, nothing else). `measure-child` is its launcher, which
 //!   reports a client's own CPU time and peak RSS.
 //! - `desktop-bench`: the runner. Starts Xvfb, the mock Anthropic server and
 //!   the apps, measures cold start, memory and streaming, and writes

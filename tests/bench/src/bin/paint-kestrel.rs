@@ -87,6 +87,7 @@ fn main() -> ExitCode {
             .unwrap_or_else(|| DEAD_BASE_URL.to_owned()),
         default_model: DEFAULT_MODEL.to_owned(),
         max_tokens: DEFAULT_MAX_TOKENS,
+        connections: Default::default(),
     };
     // As `kestrel` does: logging to the data dir, then the backend.
     let _log_guard = logging::init(&config.log_dir());

@@ -7,7 +7,9 @@
 //! - the official Python SDK (`anthropic`) and TypeScript SDK
 //!   (`@anthropic-ai/sdk`), each printing text deltas as their READMEs show
 //!   (`tests/bench/clients/`);
-//! - `stream-floor`: the least a Rust client can do (read, parse, print).
+//! - `stream-floor`: the least a Rust client can do (read, parse, print);
+//! - `stream-reqwest`: the floor's work through tokio and reqwest, the
+//!   HTTP stack Kestrel uses, to tell that stack's cost from Kestrel's.
 //!
 //! Cases: 20, 10,000 and 100,000 tokens as fast as the mock sends them,
 //! and a realistic pace (300 ms to the first token, then 200 tokens 20 ms
@@ -126,6 +128,12 @@ fn main() -> anyhow::Result<()> {
         Client {
             name: "floor (stream-floor)",
             program: bin_dir.join("stream-floor"),
+            args: vec![PROMPT.into(), MODEL.into()],
+            env: common_env.clone(),
+        },
+        Client {
+            name: "tokio + reqwest only",
+            program: bin_dir.join("stream-reqwest"),
             args: vec![PROMPT.into(), MODEL.into()],
             env: common_env.clone(),
         },

@@ -9,27 +9,17 @@
 //! stream-floor PROMPT [MODEL]`. Exits 0 after `message_stop`, 1 on any
 //! error (message on stderr).
 
-use std::borrow::Cow;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use serde::Deserialize;
 
-#[derive(Deserialize)]
-struct Event<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
-    #[serde(default, borrow)]
-    delta: Option<Delta<'a>>,
-}
+// Not through the crate's library, which would link the whole app.
+#[path = "../sse_text.rs"]
+mod sse_text;
 
-#[derive(Deserialize)]
-struct Delta<'a> {
-    #[serde(default, borrow)]
-    text: Option<Cow<'a, str>>,
-}
+use sse_text::SseText;
 
 fn main() -> ExitCode {
     match run() {
@@ -100,8 +90,8 @@ struct Reader {
     chunked: bool,
     /// Raw bytes not yet decoded (head or chunk framing).
     raw: Vec<u8>,
-    /// Decoded body bytes not yet split into lines.
-    sse: Vec<u8>,
+    /// Decoded body bytes to text.
+    text: SseText,
 }
 
 impl Reader {
@@ -122,16 +112,18 @@ impl Reader {
             self.head_done = true;
         }
         if self.chunked {
-            self.unchunk()?;
+            self.unchunk(out)
         } else {
-            self.sse.append(&mut self.raw);
+            let raw = std::mem::take(&mut self.raw);
+            self.text.push(&raw, out)
         }
-        self.lines(out)
     }
 
-    /// Moves every complete chunk from `raw` to `sse`.
-    fn unchunk(&mut self) -> anyhow::Result<()> {
+    /// Reads every complete chunk in `raw`; returns whether
+    /// `message_stop` arrived.
+    fn unchunk(&mut self, out: &mut Vec<u8>) -> anyhow::Result<bool> {
         let mut pos = 0;
+        let mut stopped = false;
         while let Some(line_end) = find(&self.raw[pos..], b"\r\n") {
             let size_text = std::str::from_utf8(&self.raw[pos..pos + line_end])?;
             let size_text = size_text.split(';').next().unwrap_or_default().trim();
@@ -140,39 +132,13 @@ impl Reader {
             if self.raw.len() < data + size + 2 {
                 break;
             }
-            self.sse.extend_from_slice(&self.raw[data..data + size]);
+            stopped |= self.text.push(&self.raw[data..data + size], out)?;
             pos = data + size + 2;
             if size == 0 {
                 break;
             }
         }
         self.raw.drain(..pos);
-        Ok(())
-    }
-
-    /// Parses every complete SSE line in `sse`.
-    fn lines(&mut self, out: &mut Vec<u8>) -> anyhow::Result<bool> {
-        let mut pos = 0;
-        let mut stopped = false;
-        while let Some(end) = memchr::memchr(b'\n', &self.sse[pos..]) {
-            let line = &self.sse[pos..pos + end];
-            pos += end + 1;
-            let Some(data) = line.strip_prefix(b"data:") else {
-                continue;
-            };
-            let event: Event = serde_json::from_slice(data)?;
-            match event.kind.as_ref() {
-                "content_block_delta" => {
-                    if let Some(text) = event.delta.and_then(|d| d.text) {
-                        out.extend_from_slice(text.as_bytes());
-                    }
-                }
-                "message_stop" => stopped = true,
-                "error" => bail!("error event: {}", String::from_utf8_lossy(data)),
-                _ => {}
-            }
-        }
-        self.sse.drain(..pos);
         Ok(stopped)
     }
 }
