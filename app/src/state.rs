@@ -35,6 +35,32 @@ pub struct LiveTurn {
     /// Stop was pressed before the turn had an id; it is cancelled as
     /// soon as it has one.
     pub stop_requested: bool,
+    /// The provider failed before answering and the request is being sent
+    /// again; cleared when the reply starts.
+    pub retry: Option<Retry>,
+}
+
+/// A retry the reply is waiting on ([`ChatEvent::Retrying`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// Which retry this is (1 for the first).
+    pub attempt: u32,
+    pub delay_ms: u64,
+    /// Why the last attempt failed.
+    pub kind: ErrorKind,
+}
+
+impl Retry {
+    /// What the waiting reply says, e.g. "The model is overloaded. Trying
+    /// again in 2 s (retry 1)".
+    pub fn notice(self) -> String {
+        let secs = self.delay_ms.div_ceil(1000).max(1);
+        format!(
+            "{}. Trying again in {secs} s (retry {})",
+            self.kind.headline(),
+            self.attempt
+        )
+    }
 }
 
 /// Everything the UI shows, as signals.
@@ -285,6 +311,7 @@ pub(crate) fn begin_turn(mut state: ChatState, live: String) -> bool {
         conversation_id: state.current_id(),
         state: AgentState::Thinking,
         stop_requested: false,
+        retry: None,
     }));
     true
 }
@@ -405,9 +432,28 @@ pub(crate) async fn follow_turn(mut state: ChatState, mut stream: api::EventRead
                     conversation_id: Some(conversation.id),
                     state: AgentState::Thinking,
                     stop_requested,
+                    retry: None,
                 }));
                 if stop_requested {
                     stop(state);
+                }
+            }
+            ChatEvent::Retrying {
+                attempt,
+                delay_ms,
+                error,
+            } => {
+                if let Some(turn) = state.turn.write().as_mut() {
+                    turn.retry = Some(Retry {
+                        attempt,
+                        delay_ms,
+                        kind: error.kind,
+                    });
+                }
+            }
+            ChatEvent::ProviderMessage { .. } => {
+                if let Some(turn) = state.turn.write().as_mut() {
+                    turn.retry = None;
                 }
             }
             ChatEvent::TextDelta { text, .. } => {

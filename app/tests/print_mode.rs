@@ -327,6 +327,24 @@ fn stream_json_mode_prints_one_event_per_line() {
 }
 
 /// Runs `kestrel -p` against `reply` and returns (exit code, stderr).
+#[test]
+fn a_retried_request_is_said_on_stderr_and_the_reply_still_prints() {
+    let stack = Stack::new();
+    stack
+        .server
+        .push_replies([Reply::overloaded(), Reply::text("Got through.")]);
+    let output = stack.run(&["-p", "Hello"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "Got through.\n");
+    let said = stderr(&output);
+    assert!(
+        said.starts_with("kestrel: The model is overloaded; trying again in ")
+            && said.trim_end().ends_with(" s (retry 1)")
+            && said.lines().count() == 1,
+        "{said:?}"
+    );
+}
+
 fn failing(stack: &Stack, reply: Option<Reply>, env: &[(&str, &str)]) -> (Option<i32>, String) {
     if let Some(reply) = reply {
         stack.server.push_reply(reply);

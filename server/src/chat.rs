@@ -545,7 +545,11 @@ async fn stream_reply(
                 error,
             } => {
                 tracing::info!(attempt, ?delay, kind = ?error.kind, "provider busy; retrying");
-                None
+                Some(ChatEvent::Retrying {
+                    attempt,
+                    delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    error,
+                })
             }
             CompletionEvent::ToolInputInvalid { name, error, .. } => {
                 tracing::warn!(%name, %error, "the model sent tool input that is not JSON");

@@ -107,6 +107,14 @@ pub enum ChatEvent {
     AgentState {
         state: AgentState,
     },
+    /// The provider failed before any of the reply was shown (busy, rate
+    /// limited, unreachable) and the request goes again after `delay_ms`:
+    /// the `attempt`-th retry. The turn goes on; the next event says how.
+    Retrying {
+        attempt: u32,
+        delay_ms: u64,
+        error: KestrelError,
+    },
     /// Cumulative usage of the turn so far.
     Usage {
         usage: Usage,
@@ -189,6 +197,14 @@ mod tests {
             (
                 ChatEvent::Cancelled { message: None },
                 json!({"type": "cancelled", "message": null}),
+            ),
+            (
+                ChatEvent::Retrying {
+                    attempt: 1,
+                    delay_ms: 500,
+                    error: KestrelError::new(ErrorKind::Overloaded, "Overloaded"),
+                },
+                json!({"type": "retrying", "attempt": 1, "delay_ms": 500, "error": {"kind": "overloaded", "message": "Overloaded"}}),
             ),
         ];
         for (event, wire) in cases {

@@ -1,8 +1,8 @@
 // Browser tests of the provider layer's UI: the model picker fed by the
 // model list (and the next request using the chosen model), tokens and
 // cost under a reply and for the conversation, the thinking switch,
-// specific error advice with the request id, and thinking shown while it
-// streams.
+// specific error advice with the request id, a retry said while it waits,
+// and thinking shown while it streams.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,6 +67,33 @@ test('a rate limit says how long to wait and shows the request id', async () => 
   assert.match(banner, /Request id: req_/);
   assert.equal(await page.inputValue('#composer-input'), 'Too fast?', 'the message is kept');
   await page.screenshot({ path: path.join(ARTIFACTS, 'web-rate-limited.png') });
+  await page.close();
+});
+
+test('a retried request says so while it waits, then the reply streams', async () => {
+  const page = await stack.newPage();
+  await page.click('.new-chat');
+  await stack.queue(
+    { kind: 'error', status: 529, error_type: 'overloaded_error', message: 'Overloaded', retry_after: 2 },
+    { kind: 'text', text: 'Through at last.' },
+  );
+  await sendMessage(page, 'Busy?');
+  await page.waitForSelector('.message.streaming .pending.retrying');
+  assert.equal(
+    await page.innerText('.pending.retrying'),
+    'The model is overloaded. Trying again in 2 s (retry 1)',
+  );
+  await page.screenshot({ path: path.join(ARTIFACTS, 'web-retrying.png') });
+  await page.waitForSelector('.message.assistant:not(.streaming)');
+  assert.match(await page.innerText('.message.assistant:not(.streaming)'), /Through at last\./);
+  assert.equal(await page.locator('.pending.retrying').count(), 0);
+  assert.equal(await page.locator('.error-banner').count(), 0);
+  // Sent twice: the refused attempt and the retry (a title request, if
+  // one was made by now, is told apart by its instructions).
+  const sent = (await requests()).filter((r) => JSON.stringify(r.body.messages).includes('Busy?')
+    && !JSON.stringify(r.body).includes('You name conversations'));
+  assert.equal(sent.length, 2);
+  assert.deepEqual(page.errors, []);
   await page.close();
 });
 

@@ -34,7 +34,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 use futures::{FutureExt, StreamExt};
@@ -290,6 +290,21 @@ impl Turn {
             let Some(event) = event else { break };
             if let ChatEvent::TurnStarted { turn_id: id, .. } = &event {
                 turn_id = Some(*id);
+            }
+            // A wait on the provider is said where the person running the
+            // command sees it (stream-json has it as an event on stdout).
+            if let ChatEvent::Retrying {
+                attempt,
+                delay_ms,
+                error,
+            } = &event
+                && self.format != OutputFormat::StreamJson
+            {
+                eprintln!(
+                    "kestrel: {}; trying again in {:.1} s (retry {attempt})",
+                    error.kind.headline(),
+                    Duration::from_millis(*delay_ms).as_secs_f64()
+                );
             }
             if stop != Some(Stop::StdoutClosed) && out.event(&event).is_err() {
                 stop = Some(self.cancel(turn_id, Stop::StdoutClosed));

@@ -153,6 +153,7 @@ mod tests {
                     conversation_id: None,
                     state: kestrel_shared::AgentState::Thinking,
                     stop_requested: false,
+                    retry: None,
                 }));
             }
             state

@@ -12,7 +12,7 @@ use dioxus::prelude::*;
 use kestrel_shared::{AgentState, ContentBlock, Message, MessageStatus, Role};
 
 use crate::markdown::{self, Highlight};
-use crate::state::ChatState;
+use crate::state::{ChatState, Retry};
 
 #[component]
 pub fn MessageList() -> Element {
@@ -118,14 +118,19 @@ pub fn StreamingMessage() -> Element {
     if !state.streaming_here() {
         return rsx! {};
     }
-    let agent_state = (*state.turn.read()).map(|t| t.state).unwrap_or_default();
+    let turn = *state.turn.read();
+    let agent_state = turn.map(|t| t.state).unwrap_or_default();
+    // While the provider is retried, the reply says why it waits.
+    let retrying = turn.and_then(|t| t.retry).map(Retry::notice);
     let text = state.live_text.read();
     let (finished, tail) = markdown::split_finished(&text);
     let tail = markdown::to_html(tail, Highlight::Plain);
     rsx! {
         article { class: "message assistant streaming", "aria-busy": "true",
             div { class: "bubble",
-                if text.is_empty() {
+                if let Some(notice) = retrying.filter(|_| text.is_empty()) {
+                    div { class: "pending retrying", role: "status", "{notice}" }
+                } else if text.is_empty() {
                     div { class: "pending cursor",
                         if agent_state == AgentState::Thinking { "Thinking" } else { "" }
                     }

@@ -9,7 +9,7 @@ use kestrel_shared::{
 use pretty_assertions::assert_eq;
 
 use super::{Composer, MessageList, SettingsDialog, Sidebar, StreamingMessage};
-use crate::state::{ChatState, LiveTurn};
+use crate::state::{ChatState, LiveTurn, Retry};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Show {
@@ -32,6 +32,8 @@ struct HarnessProps {
     #[props(default)]
     live: Option<(AgentState, String)>,
     #[props(default)]
+    retry: Option<Retry>,
+    #[props(default)]
     key_status: Option<KeyStatus>,
 }
 
@@ -50,6 +52,7 @@ fn Harness(props: HarnessProps) -> Element {
                 conversation_id: None,
                 state: agent_state,
                 stop_requested: false,
+                retry: init.retry,
             }));
             state.live_text.set(text);
         }
@@ -72,6 +75,7 @@ fn props(show: Show) -> HarnessProps {
         conversations: Vec::new(),
         draft: String::new(),
         live: None,
+        retry: None,
         key_status: None,
     }
 }
@@ -171,6 +175,28 @@ fn the_streaming_reply_renders_after_the_finished_messages() {
         thinking.contains("<div class=\"pending cursor\">Thinking</div>"),
         "{thinking}"
     );
+}
+
+#[test]
+fn a_reply_waiting_on_a_retry_says_why_and_for_how_long() {
+    let retry = Retry {
+        attempt: 2,
+        delay_ms: 1500,
+        kind: kestrel_shared::ErrorKind::Overloaded,
+    };
+    let html = render(HarnessProps {
+        live: Some((AgentState::Thinking, String::new())),
+        retry: Some(retry),
+        ..props(Show::Transcript)
+    });
+    assert!(
+        html.contains(concat!(
+            "<div class=\"pending retrying\" role=\"status\">",
+            "The model is overloaded. Trying again in 2 s (retry 2)</div>"
+        )),
+        "{html}"
+    );
+    assert!(!html.contains("Thinking"), "{html}");
 }
 
 #[test]

@@ -249,6 +249,46 @@ async fn a_mid_stream_error_keeps_the_partial_reply() {
 }
 
 #[tokio::test]
+async fn the_turn_says_when_the_provider_is_retried() {
+    let server = super::common::mock().await;
+    server.push_replies([Reply::overloaded(), Reply::text("Made it.")]);
+    let dir = tempfile::tempdir().unwrap();
+    let (client, clock) = super::fake_clock::client_with_fake_clock(&server.base_url());
+    let backend = kestrel_server::Backend::open_with_client(
+        super::common::config(dir.path(), &server.base_url()),
+        kestrel_server::secrets::KeyStore::new(kestrel_server::secrets::ApiKey::new(KEY)),
+        client,
+    )
+    .unwrap();
+    let events = collect(backend.send_message(send("hello")).await.unwrap()).await;
+    let retries: Vec<(u32, u64, ErrorKind)> = events
+        .iter()
+        .filter_map(|e| match e {
+            ChatEvent::Retrying {
+                attempt,
+                delay_ms,
+                error,
+            } => Some((*attempt, *delay_ms, error.kind)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retries, [(1, 500, ErrorKind::Overloaded)]);
+    assert_eq!(clock.slept(), [Duration::from_millis(500)]);
+    // Said before the reply began, which then streams as usual.
+    let said = events
+        .iter()
+        .position(|e| matches!(e, ChatEvent::Retrying { .. }))
+        .unwrap();
+    let began = events
+        .iter()
+        .position(|e| matches!(e, ChatEvent::ProviderMessage { .. }))
+        .unwrap();
+    assert!(said < began, "{events:#?}");
+    assert_eq!(streamed_text(&events), "Made it.");
+    assert!(matches!(events.last(), Some(ChatEvent::Done { .. })));
+}
+
+#[tokio::test]
 async fn an_unreachable_provider_is_a_clear_network_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
