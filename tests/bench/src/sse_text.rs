@@ -5,6 +5,7 @@
 //! client does (events other than text, errors' details, usage).
 
 use std::borrow::Cow;
+use std::io::Write;
 
 use anyhow::bail;
 use serde::Deserialize;
@@ -58,4 +59,15 @@ impl SseText {
         self.pending.drain(..pos);
         Ok(stopped)
     }
+}
+
+/// Writes the text gathered in `out` (if any) and flushes it, once per
+/// network read, then empties `out`.
+pub fn print(out: &mut Vec<u8>, stdout: &mut impl Write) -> std::io::Result<()> {
+    if !out.is_empty() {
+        stdout.write_all(out)?;
+        stdout.flush()?;
+        out.clear();
+    }
+    Ok(())
 }

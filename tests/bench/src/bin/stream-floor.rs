@@ -72,11 +72,7 @@ fn run() -> anyhow::Result<()> {
             bail!("the stream ended before message_stop");
         }
         let done = reader.push(&buf[..n], &mut out)?;
-        if !out.is_empty() {
-            stdout.write_all(&out)?;
-            stdout.flush()?;
-            out.clear();
-        }
+        sse_text::print(&mut out, &mut stdout)?;
         if done {
             return Ok(());
         }

@@ -11,7 +11,6 @@
 //! stream-reqwest PROMPT [MODEL]`. Exits 0 after `message_stop`, 1 on any
 //! error (message on stderr).
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -77,11 +76,7 @@ async fn run() -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     while let Some(chunk) = response.chunk().await? {
         let done = text.push(&chunk, &mut out)?;
-        if !out.is_empty() {
-            stdout.write_all(&out)?;
-            stdout.flush()?;
-            out.clear();
-        }
+        sse_text::print(&mut out, &mut stdout)?;
         if done {
             return Ok(());
         }
