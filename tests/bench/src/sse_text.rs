@@ -1,6 +1,7 @@
-//! The reply text of a streamed Messages API body, as the streaming
-//! benchmark's reference clients read it (`stream-floor`,
-//! `stream-reqwest`): split into lines, `serde_json` on each `data:` line
+//! What the streaming benchmark's reference clients (`stream-floor`,
+//! `stream-reqwest`) share: their request body ([`request_body`]), and
+//! the reply text of a streamed Messages API body as they read it: split
+//! into lines, `serde_json` on each `data:` line
 //! (borrowing where it can), the text deltas kept. Nothing else a real
 //! client does (events other than text, errors' details, usage).
 
@@ -70,4 +71,14 @@ pub fn print(out: &mut Vec<u8>, stdout: &mut impl Write) -> std::io::Result<()> 
         out.clear();
     }
     Ok(())
+}
+
+/// The request both clients send: `prompt` to `model`, streamed.
+pub fn request_body(prompt: &str, model: &str) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&serde_json::json!({
+        "model": model,
+        "max_tokens": 8192,
+        "stream": true,
+        "messages": [{"role": "user", "content": prompt}],
+    }))
 }

@@ -44,12 +44,7 @@ fn run() -> anyhow::Result<()> {
         .context("only http:// base URLs")?
         .trim_end_matches('/');
 
-    let body = serde_json::to_vec(&serde_json::json!({
-        "model": model,
-        "max_tokens": 8192,
-        "stream": true,
-        "messages": [{"role": "user", "content": prompt}],
-    }))?;
+    let body = sse_text::request_body(&prompt, &model)?;
     let mut socket = TcpStream::connect(host).with_context(|| format!("connect {host}"))?;
     socket.set_nodelay(true)?;
     let head = format!(

@@ -53,12 +53,7 @@ async fn run() -> anyhow::Result<()> {
         .user_agent("stream-reqwest")
         .pool_max_idle_per_host(0)
         .build()?;
-    let body = serde_json::to_vec(&serde_json::json!({
-        "model": model,
-        "max_tokens": 8192,
-        "stream": true,
-        "messages": [{"role": "user", "content": prompt}],
-    }))?;
+    let body = sse_text::request_body(&prompt, &model)?;
     let mut response = client
         .post(format!("{}/v1/messages", base.trim_end_matches('/')))
         .header("x-api-key", key)
