@@ -51,15 +51,9 @@ pub struct Retry {
 }
 
 impl Retry {
-    /// What the waiting reply says, e.g. "The model is overloaded. Trying
-    /// again in 2 s (retry 1)".
+    /// What the waiting reply says ([`ErrorKind::retry_notice`]).
     pub fn notice(self) -> String {
-        let secs = self.delay_ms.div_ceil(1000).max(1);
-        format!(
-            "{}. Trying again in {secs} s (retry {})",
-            self.kind.headline(),
-            self.attempt
-        )
+        self.kind.retry_notice(self.attempt, self.delay_ms)
     }
 }
 

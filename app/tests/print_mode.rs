@@ -338,7 +338,7 @@ fn a_retried_request_is_said_on_stderr_and_the_reply_still_prints() {
     assert_eq!(stdout(&output), "Got through.\n");
     let said = stderr(&output);
     assert!(
-        said.starts_with("kestrel: The model is overloaded; trying again in ")
+        said.starts_with("kestrel: The model is overloaded. Trying again in ")
             && said.trim_end().ends_with(" s (retry 1)")
             && said.lines().count() == 1,
         "{said:?}"

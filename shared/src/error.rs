@@ -73,6 +73,17 @@ impl ErrorKind {
         }
     }
 
+    /// What a reply waiting on a retry after this failure says, in the app
+    /// and in print mode: "The model is overloaded. Trying again in 2 s
+    /// (retry 1)". The wait is rounded up to whole seconds.
+    pub fn retry_notice(self, attempt: u32, delay_ms: u64) -> String {
+        let secs = delay_ms.div_ceil(1000).max(1);
+        format!(
+            "{}. Trying again in {secs} s (retry {attempt})",
+            self.headline()
+        )
+    }
+
     /// Whether the fix is in settings (the UI then links there).
     pub fn needs_settings(self) -> bool {
         matches!(

@@ -34,7 +34,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::ValueEnum;
 use futures::{FutureExt, StreamExt};
@@ -300,11 +300,7 @@ impl Turn {
             } = &event
                 && self.format != OutputFormat::StreamJson
             {
-                eprintln!(
-                    "kestrel: {}; trying again in {:.1} s (retry {attempt})",
-                    error.kind.headline(),
-                    Duration::from_millis(*delay_ms).as_secs_f64()
-                );
+                eprintln!("kestrel: {}", error.kind.retry_notice(*attempt, *delay_ms));
             }
             if stop != Some(Stop::StdoutClosed) && out.event(&event).is_err() {
                 stop = Some(self.cancel(turn_id, Stop::StdoutClosed));
